@@ -1,0 +1,159 @@
+//! One database handle for both engines: an embedded SQLite file by default,
+//! PostgreSQL when a `postgres://` URL is given. Stores write their SQL once,
+//! against sqlx's `Any` driver, with `$1`-style placeholders (both engines
+//! accept them); only migrations differ per dialect.
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    AnyPool, Executor,
+    any::{AnyPoolOptions, install_default_drivers},
+    migrate::Migrator,
+};
+
+/// Which engine a [`Database`] talks to, for the few statements whose syntax differs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl FromStr for Dialect {
+    type Err = Error;
+
+    fn from_str(url: &str) -> Result<Self, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(Error::UnsupportedUrl)
+        }
+    }
+}
+
+/// The migrations of one service, one folder per dialect, embedded with `sqlx::migrate!`.
+#[derive(Debug)]
+pub struct Migrations {
+    pub sqlite: Migrator,
+    pub postgres: Migrator,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")]
+    UnsupportedUrl,
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Where a service keeps its data: an explicit URL, or a SQLite file in its data directory.
+#[derive(Clone, Debug)]
+pub struct Location<'a> {
+    pub database_url: Option<&'a str>,
+    pub data_dir: &'a Path,
+    /// The SQLite file name used when no URL is given, e.g. `auth.sqlite3`.
+    pub sqlite_file: &'a str,
+}
+
+impl Location<'_> {
+    /// The URL to connect to; creates the data directory when the default SQLite file is used.
+    pub fn url(&self) -> Result<String, Error> {
+        if let Some(url) = self.database_url.filter(|url| !url.is_empty()) {
+            return Ok(url.to_owned());
+        }
+        std::fs::create_dir_all(self.data_dir).map_err(|source| Error::DataDir {
+            path: self.data_dir.display().to_string(),
+            source,
+        })?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join(self.sqlite_file).display()
+        ))
+    }
+}
+
+/// A connection pool plus the dialect it speaks.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub dialect: Dialect,
+}
+
+impl Database {
+    /// Connects and runs the pending migrations of `migrations` for the URL's dialect.
+    pub async fn open(url: &str, migrations: &Migrations) -> Result<Self, Error> {
+        install_default_drivers();
+        let dialect: Dialect = url.parse()?;
+        let options = AnyPoolOptions::new()
+            // Fail a call quickly when the database is gone (UNAVAILABLE), instead of hanging.
+            .acquire_timeout(Duration::from_secs(3))
+            .max_connections(match dialect {
+                // SQLite has one writer at a time; a few readers beside it are plenty.
+                Dialect::Sqlite => 4,
+                // Small per replica, so several replicas stay under PostgreSQL's connection limit.
+                Dialect::Postgres => 10,
+            })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        // WAL lets readers run beside the writer; the busy timeout makes a
+                        // second writer wait for the lock instead of failing at once.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options.connect(url).await.map_err(Error::Connect)?;
+        let migrator = match dialect {
+            Dialect::Sqlite => &migrations.sqlite,
+            Dialect::Postgres => &migrations.postgres,
+        };
+        migrator.run(&pool).await.map_err(Error::Migrate)?;
+        Ok(Self { pool, dialect })
+    }
+
+    /// Whether the database answers a trivial query right now.
+    pub async fn is_reachable(&self) -> bool {
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query("SELECT 1").execute(&self.pool),
+        )
+        .await
+        .is_ok_and(|result| result.is_ok())
+    }
+}
+
+/// True when an error means the database could not be reached (rather than a
+/// bad query), so callers can answer UNAVAILABLE and retry later.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// True when an error is a unique-constraint violation, so an insert can turn
+/// a duplicate into a client error without a check-then-insert race.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}

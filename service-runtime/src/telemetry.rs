@@ -1,0 +1,20 @@
+//! Tracing set-up, done once per process. `RUST_LOG` picks the verbosity.
+
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Logs to stderr at the level `RUST_LOG` asks for (`info` when unset).
+/// Calling it twice is harmless, so a binary that runs several services in one
+/// process can let each of them try.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+/// Tests stay quiet unless `TEST_LOG` is set, so a failing test's own output
+/// is what you read.
+pub fn init_for_tests() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
+        let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
+}

@@ -1,0 +1,101 @@
+//! A private database for each test, so tests run in parallel and never see
+//! each other's rows: a fresh PostgreSQL database when `TEST_DATABASE_URL` is
+//! set, otherwise a SQLite file in a fresh temporary directory.
+
+use std::path::PathBuf;
+
+use sqlx::{AnyConnection, Connection, Executor};
+
+/// A database made for one test. The SQLite directory is removed on drop;
+/// PostgreSQL databases are named `todo_test_*` so CI can drop leftovers.
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: String,
+    sqlite_dir: Option<PathBuf>,
+}
+
+impl TestDatabase {
+    /// Makes a new, empty database. Panics (it is test set-up) when
+    /// `TEST_DATABASE_URL` is set but PostgreSQL cannot be reached: in CI an
+    /// unreachable PostgreSQL is a failure, never a silent skip.
+    pub async fn create() -> Self {
+        let name = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                sqlx::any::install_default_drivers();
+                let mut admin = AnyConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|error| panic!("TEST_DATABASE_URL is unreachable: {error}"));
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .unwrap_or_else(|error| panic!("cannot create test database {name}: {error}"));
+                let _ = admin.close().await;
+                Self {
+                    url: replace_database_name(&admin_url, &name),
+                    sqlite_dir: None,
+                }
+            }
+            _ => {
+                let dir = std::env::temp_dir().join(&name);
+                std::fs::create_dir_all(&dir)
+                    .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", dir.join("test.sqlite3").display()),
+                    sqlite_dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    /// True when this test runs against PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.sqlite_dir.is_none()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.sqlite_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// `postgres://user@host:5432/test?x=y` with `name` → `postgres://user@host:5432/name?x=y`.
+fn replace_database_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let prefix = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{prefix}/{name}?{query}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database_name;
+
+    #[test]
+    fn swaps_only_the_database_name() {
+        assert_eq!(
+            replace_database_name("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_database_name("postgres://u:p@h/test?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database_name("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
+    }
+}

@@ -10,12 +10,13 @@ use crate::database::Database;
 /// How often the database is probed.
 const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Probes `database` every couple of seconds and reports `service_name` (and
-/// the server as a whole, the empty name) SERVING or NOT_SERVING accordingly.
+/// Probes `database` every couple of seconds and reports each of
+/// `service_names` (and the server as a whole, the empty name) SERVING or
+/// NOT_SERVING accordingly.
 /// The task ends when the returned handle is aborted or the runtime stops.
 pub fn watch_database(
     reporter: HealthReporter,
-    service_name: &'static str,
+    service_names: &'static [&'static str],
     database: Database,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -28,12 +29,13 @@ pub fn watch_database(
             };
             if last != Some(status) {
                 if status == ServingStatus::NotServing {
-                    tracing::warn!(service = service_name, "database unreachable: NOT_SERVING");
+                    tracing::warn!("database unreachable: NOT_SERVING");
                 } else if last.is_some() {
-                    tracing::info!(service = service_name, "database reachable again: SERVING");
+                    tracing::info!("database reachable again: SERVING");
                 }
-                reporter.set_service_status(service_name, status).await;
-                reporter.set_service_status("", status).await;
+                for name in service_names.iter().chain(&[""]) {
+                    reporter.set_service_status(*name, status).await;
+                }
                 last = Some(status);
             }
             tokio::time::sleep(PROBE_INTERVAL).await;

@@ -4,6 +4,8 @@
 
 pub mod database;
 pub mod health;
+pub mod incoming;
+pub mod reflection;
 pub mod rpc_trace;
 pub mod shutdown;
 pub mod telemetry;

@@ -46,6 +46,7 @@ impl<B> MakeSpan<B> for RpcSpan {
             request_id = %header("x-request-id"),
             client = %header("x-forwarded-for"),
             user_id = Empty,
+            latency_ms = Empty,
         )
     }
 }
@@ -85,9 +86,10 @@ impl<B> OnResponse<B> for RpcEnd {
 impl OnEos for RpcEnd {
     fn on_eos(self, trailers: Option<&HeaderMap>, stream_duration: Duration, _span: &Span) {
         let status = trailers.and_then(grpc_status).unwrap_or("0");
+        // For a stream, how long it ran after its headers were sent.
         tracing::info!(
             grpc_status = status,
-            latency_ms = stream_duration.as_millis(),
+            stream_ms = stream_duration.as_millis(),
             "rpc finished"
         );
     }

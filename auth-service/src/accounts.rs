@@ -1,0 +1,220 @@
+//! What the auth service does, independent of gRPC: sign-up, login with
+//! throttling, refresh-token rotation, logout, password changes and token
+//! validation. `grpc.rs` translates requests into these calls.
+
+use std::time::Duration;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use rand::RngCore;
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    config::Config,
+    email::Email,
+    error::Error,
+    password::{Hasher, Password},
+    store::{Refreshed, Store, UserRow},
+    token::{AccessToken, Claims, TokenKeys, unix_now},
+};
+
+/// A verified bearer: its token's claims and the live session's user.
+#[derive(Debug)]
+pub struct Bearer {
+    pub claims: Claims,
+    pub user: UserRow,
+}
+
+/// The tokens of a session, as Login and Refresh return them.
+#[derive(Debug)]
+pub struct Tokens {
+    pub access: AccessToken,
+    pub refresh_token: String,
+    pub user: UserRow,
+}
+
+/// The auth service's state and operations.
+#[derive(Debug)]
+pub struct Accounts {
+    store: Store,
+    hasher: Hasher,
+    keys: TokenKeys,
+    refresh_ttl: i64,
+    max_failures: i64,
+    failure_window: i64,
+}
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX / 4)
+}
+
+impl Accounts {
+    pub fn new(config: &Config, store: Store, hasher: Hasher, keys: TokenKeys) -> Self {
+        Self {
+            store,
+            hasher,
+            keys,
+            refresh_ttl: seconds(config.refresh_token_ttl),
+            max_failures: i64::from(config.login_max_failures),
+            failure_window: seconds(config.login_failure_window).max(1),
+        }
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        self.keys.ttl()
+    }
+
+    pub async fn sign_up(&self, email: Email, password: Password) -> Result<UserRow, Error> {
+        let user = UserRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.as_str().to_owned(),
+            password_hash: self.hasher.hash(&password).await?,
+            create_time: unix_now(),
+        };
+        self.store.insert_user(&user).await?;
+        tracing::info!(user_id = %user.id, "signed up");
+        Ok(user)
+    }
+
+    /// Checks the credentials and starts a session. Each attempt is counted
+    /// before the password is checked; past the limit no hash is computed.
+    pub async fn login(&self, email: &str, password: SecretString) -> Result<Tokens, Error> {
+        // A string that is no valid email cannot match an account; it still
+        // takes the normal path so it costs the same time and gets the same answer.
+        let email = Email::parse(email)
+            .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+        let now = unix_now();
+        let (attempts, window_start) = self
+            .store
+            .count_login_attempt(&email, now, self.failure_window)
+            .await?;
+        if attempts > self.max_failures {
+            let retry_after = (window_start + self.failure_window - now).max(1);
+            return Err(Error::LoginThrottled {
+                retry_after: Duration::from_secs(u64::try_from(retry_after).unwrap_or(1)),
+            });
+        }
+        let user = self.store.find_user_by_email(&email).await?;
+        let hash = user.as_ref().map(|user| user.password_hash.clone());
+        if !self.hasher.verify(password, hash).await? {
+            tracing::info!("login refused: bad credentials");
+            return Err(Error::BadCredentials);
+        }
+        let Some(user) = user else {
+            return Err(Error::BadCredentials);
+        };
+        self.store.clear_login_attempts(&email).await?;
+        let session_id = uuid::Uuid::now_v7().to_string();
+        let refresh_token = new_refresh_token();
+        self.store
+            .create_session(
+                &session_id,
+                &user.id,
+                now,
+                now + self.refresh_ttl,
+                &hash_refresh_token(&refresh_token),
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, session_id = %session_id, "logged in");
+        let access = self.keys.issue(&user.id, &user.email, &session_id)?;
+        Ok(Tokens {
+            access,
+            refresh_token,
+            user,
+        })
+    }
+
+    /// Trades a refresh token for new tokens; a reused one ends its session.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, Error> {
+        if refresh_token.is_empty() {
+            return Err(Error::InvalidArgument("refresh_token: is required".into()));
+        }
+        let now = unix_now();
+        let next = new_refresh_token();
+        let outcome = self
+            .store
+            .rotate_refresh_token(
+                &hash_refresh_token(refresh_token),
+                &hash_refresh_token(&next),
+                now,
+                now + self.refresh_ttl,
+            )
+            .await?;
+        match outcome {
+            Refreshed::Rotated { session_id, user } => {
+                let access = self.keys.issue(&user.id, &user.email, &session_id)?;
+                Ok(Tokens {
+                    access,
+                    refresh_token: next,
+                    user,
+                })
+            }
+            Refreshed::Reused => {
+                tracing::warn!("refresh token reused: session revoked");
+                Err(Error::Unauthenticated(
+                    "refresh token already used; the session has been revoked, log in again",
+                ))
+            }
+            Refreshed::Invalid => Err(Error::Unauthenticated(
+                "invalid or expired refresh token; log in again",
+            )),
+        }
+    }
+
+    /// Verifies an access token and that its session is live. No password
+    /// work: a signature check and one primary-key lookup.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Bearer, Error> {
+        let claims = self.keys.verify(access_token)?;
+        let user = self
+            .store
+            .live_session_user(&claims.sid, &claims.sub)
+            .await?
+            .ok_or(Error::Unauthenticated("session has ended; log in again"))?;
+        Ok(Bearer { claims, user })
+    }
+
+    pub async fn logout(&self, bearer: &Bearer) -> Result<(), Error> {
+        self.store.revoke_session(&bearer.claims.sid).await?;
+        tracing::info!(user_id = %bearer.user.id, session_id = %bearer.claims.sid, "logged out");
+        Ok(())
+    }
+
+    /// Replaces the password and ends every other session of the user.
+    pub async fn change_password(
+        &self,
+        bearer: &Bearer,
+        current: SecretString,
+        new: String,
+    ) -> Result<(), Error> {
+        let email = Email::parse(&bearer.user.email)?;
+        let new = Password::parse(new, &email, "new_password")?;
+        if !self
+            .hasher
+            .verify(current, Some(bearer.user.password_hash.clone()))
+            .await?
+        {
+            return Err(Error::InvalidArgument(
+                "current_password: is incorrect".into(),
+            ));
+        }
+        let hash = self.hasher.hash(&new).await?;
+        self.store.update_password(&bearer.user.id, &hash).await?;
+        self.store
+            .revoke_other_sessions(&bearer.user.id, &bearer.claims.sid)
+            .await?;
+        tracing::info!(user_id = %bearer.user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+}
+
+/// 256 random bits, URL-safe base64.
+fn new_refresh_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Only this digest is stored: a leaked database does not leak usable tokens.
+fn hash_refresh_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,0 +1,253 @@
+//! All SQL of the auth service: users, sessions, refresh tokens and login
+//! attempts. Each query is written once and runs on SQLite and PostgreSQL.
+
+use sqlx::{AnyPool, Row, any::AnyRow};
+
+use crate::error::Error;
+
+/// An account as stored.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub create_time: i64,
+}
+
+impl UserRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            create_time: row.try_get("create_time")?,
+        })
+    }
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// The token was live: it is now used up and `new_hash` replaces it.
+    Rotated { session_id: String, user: UserRow },
+    /// The token had been used before: the session is now revoked.
+    Reused,
+    /// No such token, or its session is over.
+    Invalid,
+}
+
+/// The auth service's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Inserts a user; a taken email becomes `EmailTaken` through the unique
+    /// constraint, so two sign-ups racing for one email cannot both win.
+    pub async fn insert_user(&self, user: &UserRow) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, create_time) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&user.id)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.create_time)
+        .execute(&self.pool)
+        .await
+        .map_err(|error| {
+            if service_runtime::database::is_unique_violation(&error) {
+                Error::EmailTaken
+            } else {
+                error.into()
+            }
+        })?;
+        Ok(())
+    }
+
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>, Error> {
+        let row =
+            sqlx::query("SELECT id, email, password_hash, create_time FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().map(UserRow::from_row).transpose()?)
+    }
+
+    pub async fn update_password(&self, user_id: &str, password_hash: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Counts one login attempt for `email` and returns the attempts made in
+    /// the current window and when that window started. The count is taken
+    /// atomically before any password is checked, so parallel attempts cannot
+    /// slip past the limit; a window older than `window_start_after` restarts.
+    pub async fn count_login_attempt(
+        &self,
+        email: &str,
+        now: i64,
+        window_secs: i64,
+    ) -> Result<(i64, i64), Error> {
+        let row = sqlx::query(
+            "INSERT INTO login_attempts (email, window_start, attempts) VALUES ($1, $2, 1)
+             ON CONFLICT (email) DO UPDATE SET
+                 attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1
+                                 ELSE login_attempts.attempts + 1 END,
+                 window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2
+                                     ELSE login_attempts.window_start END
+             RETURNING attempts, window_start",
+        )
+        .bind(email)
+        .bind(now)
+        .bind(now - window_secs)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("attempts")?, row.try_get("window_start")?))
+    }
+
+    /// Forgets the attempts of `email` after a successful login.
+    pub async fn clear_login_attempts(&self, email: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
+            .bind(email)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a session with its first refresh token.
+    pub async fn create_session(
+        &self,
+        session_id: &str,
+        user_id: &str,
+        now: i64,
+        expire_time: i64,
+        refresh_hash: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO sessions (id, user_id, create_time, expire_time, revoked) VALUES ($1, $2, $3, $4, FALSE)")
+            .bind(session_id)
+            .bind(user_id)
+            .bind(now)
+            .bind(expire_time)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, used, create_time) VALUES ($1, $2, FALSE, $3)")
+            .bind(refresh_hash)
+            .bind(session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Uses up the refresh token with hash `old_hash` and, if its session is
+    /// live, stores `new_hash` in its place and extends the session to
+    /// `expire_time`. Marking the token used is one conditional UPDATE, so of
+    /// two concurrent refreshes with the same token exactly one succeeds.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: i64,
+        expire_time: i64,
+    ) -> Result<Refreshed, Error> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE refresh_tokens SET used = TRUE WHERE token_hash = $1 AND used = FALSE RETURNING session_id",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(claimed) = claimed else {
+            drop(tx);
+            // Unknown, or used before: a used token presented again means it
+            // leaked (OAuth 2.0 Security BCP), so its whole session ends.
+            let reused = sqlx::query(
+                "UPDATE sessions SET revoked = TRUE
+                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
+            )
+            .bind(old_hash)
+            .execute(&self.pool)
+            .await?;
+            return Ok(if reused.rows_affected() > 0 {
+                Refreshed::Reused
+            } else {
+                Refreshed::Invalid
+            });
+        };
+        let session_id: String = claimed.try_get("session_id")?;
+        let user = sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.create_time
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.revoked = FALSE AND s.expire_time > $2",
+        )
+        .bind(&session_id)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user) = user.as_ref().map(UserRow::from_row).transpose()? else {
+            tx.commit().await?;
+            return Ok(Refreshed::Invalid);
+        };
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, used, create_time) VALUES ($1, $2, FALSE, $3)")
+            .bind(new_hash)
+            .bind(&session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET expire_time = $1 WHERE id = $2")
+            .bind(expire_time)
+            .bind(&session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Refreshed::Rotated { session_id, user })
+    }
+
+    /// The user of session `session_id` if the session is live and belongs to
+    /// `user_id`: one primary-key lookup joined with the user.
+    pub async fn live_session_user(
+        &self,
+        session_id: &str,
+        user_id: &str,
+    ) -> Result<Option<UserRow>, Error> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.create_time
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.user_id = $2 AND s.revoked = FALSE",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(UserRow::from_row).transpose()?)
+    }
+
+    pub async fn revoke_session(&self, session_id: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE sessions SET revoked = TRUE WHERE id = $1")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes every session of `user_id` except `keep`.
+    pub async fn revoke_other_sessions(&self, user_id: &str, keep: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Login: the token response, one answer for unknown email and wrong
+//! password, and throttling after repeated failures (also when parallel).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use support::{PASSWORD, TestAuth};
+use tonic::Code;
+
+#[tokio::test]
+async fn login_returns_a_bearer_token_for_seven_days_and_a_refresh_token() {
+    let auth = TestAuth::start().await;
+    let login = auth.user("ada@example.com").await;
+    assert_eq!(login.token_type, "bearer");
+    assert_eq!(login.expires_in, 7 * 24 * 3600);
+    assert_eq!(login.access_token.split('.').count(), 3, "not a JWT");
+    assert!(
+        login.refresh_token.len() >= 43,
+        "refresh token has fewer than 256 bits"
+    );
+    assert_eq!(login.user.unwrap().email, "ada@example.com");
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let auth = TestAuth::start().await;
+    auth.user("ada@example.com").await;
+    let wrong_password = auth
+        .login("ada@example.com", "not the password")
+        .await
+        .unwrap_err();
+    let unknown_email = auth
+        .login("nobody@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong_password.code(), Code::Unauthenticated);
+    assert_eq!(unknown_email.code(), Code::Unauthenticated);
+    assert_eq!(wrong_password.message(), unknown_email.message());
+}
+
+#[tokio::test]
+async fn ten_failures_lock_the_email_even_for_the_right_password() {
+    let auth = TestAuth::start().await;
+    auth.user("ada@example.com").await;
+    for attempt in 1..=10 {
+        let error = auth
+            .login("ada@example.com", "not the password")
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), Code::Unauthenticated, "attempt {attempt}");
+    }
+    let locked = auth.login("ada@example.com", PASSWORD).await.unwrap_err();
+    assert_eq!(locked.code(), Code::ResourceExhausted);
+    assert!(
+        locked.message().contains("try again in"),
+        "{}",
+        locked.message()
+    );
+    assert!(
+        locked.message().contains("min"),
+        "the wait is missing: {}",
+        locked.message()
+    );
+    // Other accounts are not affected.
+    auth.user("grace@example.com").await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_attempts_cannot_slip_past_the_limit() {
+    let auth = TestAuth::start().await;
+    auth.user("ada@example.com").await;
+    let attempts = (0..30).map(|_| auth.login("ada@example.com", "not the password"));
+    let results = join_all(attempts).await;
+    let checked = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code() == Code::Unauthenticated))
+        .count();
+    let throttled = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code() == Code::ResourceExhausted))
+        .count();
+    assert_eq!(
+        checked, 10,
+        "exactly the limit may have their password checked"
+    );
+    assert_eq!(throttled, 20);
+}
+
+#[tokio::test]
+async fn the_limit_and_window_are_configurable_and_the_lock_ends() {
+    let auth = TestAuth::start_with(|config| {
+        config.login_max_failures = 2;
+        config.login_failure_window = Duration::from_secs(2);
+    })
+    .await;
+    auth.user("ada@example.com").await;
+    for _ in 0..2 {
+        auth.login("ada@example.com", "not the password")
+            .await
+            .unwrap_err();
+    }
+    let locked = auth.login("ada@example.com", PASSWORD).await.unwrap_err();
+    assert_eq!(locked.code(), Code::ResourceExhausted);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match auth.login("ada@example.com", PASSWORD).await {
+            Ok(_) => break,
+            Err(error) if error.code() == Code::ResourceExhausted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("the lock did not end: {error:?}"),
+        }
+    }
+}

@@ -9,8 +9,10 @@ use crate::{
     task::{Priority, Task, new_etag, now_micros},
 };
 
-const COLUMNS: &str = "id, user_id, title, description, completed, priority, tags, due_time, \
-                       create_time, update_time, complete_time, etag";
+// `completed` is read as a number: sqlx's `Any` driver cannot decode
+// SQLite's BOOLEAN, and 0/1 reads the same from both engines.
+const COLUMNS: &str = "id, user_id, title, description, CASE WHEN completed THEN 1 ELSE 0 END AS completed, \
+                       priority, tags, due_time, create_time, update_time, complete_time, etag";
 
 /// A value to bind into dynamically built SQL.
 #[derive(Debug, Clone)]
@@ -68,7 +70,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
         user_id: row.try_get("user_id")?,
         title: row.try_get("title")?,
         description: row.try_get("description")?,
-        completed: row.try_get("completed")?,
+        completed: row.try_get::<i64, _>("completed")? != 0,
         priority: Priority::from_number(row.try_get("priority")?),
         tags: serde_json::from_str(&tags)
             .map_err(|error| Error::Internal(format!("stored tags: {error}")))?,

@@ -98,7 +98,7 @@ impl TaskService for TaskApi {
         let request_id = RequestId::parse(request_id)?;
         let now = now_micros();
         let task = crate::task::Task {
-            id: TaskId::new().as_str().to_owned(),
+            id: TaskId::generate().as_str().to_owned(),
             user_id: user.user_id,
             title: new.title.as_str().to_owned(),
             description: new.description.as_str().to_owned(),
@@ -227,11 +227,9 @@ impl TaskService for TaskApi {
                         .as_str()
                         .to_owned()
                 }
-                "completed" => {
-                    if patch.completed != current.completed {
-                        next.completed = patch.completed;
-                        next.complete_time = patch.completed.then(now_micros);
-                    }
+                "completed" if patch.completed != current.completed => {
+                    next.completed = patch.completed;
+                    next.complete_time = patch.completed.then(now_micros);
                 }
                 "priority" => {
                     next.priority = Priority::parse(patch.priority, "task.priority")?

@@ -197,7 +197,8 @@ impl TaskId {
             .map_err(|_| Error::NotFound)
     }
 
-    pub fn new() -> Self {
+    /// A new, time-ordered (v7) id.
+    pub fn generate() -> Self {
         Self(uuid::Uuid::now_v7().hyphenated().to_string())
     }
 

@@ -1,0 +1,127 @@
+//! WatchTasks: live changes to the caller's own tasks, from any client and
+//! (on PostgreSQL) any replica; a revoked session ends the stream.
+
+mod support;
+
+use std::time::Duration;
+
+use proto::{
+    auth::v1::LogoutRequest,
+    task::v1::{
+        DeleteTaskRequest, Task, UpdateTaskRequest, WatchTasksRequest, WatchTasksResponse,
+        task_event::Kind,
+    },
+};
+use support::{Stack, User};
+use tonic::{Code, Streaming};
+
+async fn watch(user: &User) -> Streaming<WatchTasksResponse> {
+    user.tasks()
+        .watch_tasks(WatchTasksRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The next event within a second.
+async fn next_event(stream: &mut Streaming<WatchTasksResponse>) -> (Kind, Task) {
+    let message = tokio::time::timeout(Duration::from_secs(1), stream.message())
+        .await
+        .expect("no event within a second")
+        .expect("stream failed")
+        .expect("stream ended");
+    let event = message.event.unwrap();
+    (event.kind(), event.task.unwrap())
+}
+
+#[tokio::test]
+async fn a_watch_sees_creates_updates_and_deletes_within_a_second_and_only_its_own() {
+    let stack = Stack::start().await;
+    let ada = stack.user("ada@example.com").await;
+    let grace = stack.user("grace@example.com").await;
+    let mut ada_events = watch(&ada).await;
+    let mut grace_events = watch(&grace).await;
+
+    // Changes made by "another client" of the same user.
+    let created = ada.create_titled("watched").await;
+    grace.create_titled("grace's").await;
+    let (kind, task) = next_event(&mut ada_events).await;
+    assert_eq!((kind, task.clone()), (Kind::Created, created.clone()));
+
+    let updated = ada
+        .tasks()
+        .update_task(UpdateTaskRequest {
+            task: Some(Task {
+                id: created.id.clone(),
+                completed: true,
+                ..Task::default()
+            }),
+            update_mask: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .task
+        .unwrap();
+    let (kind, task) = next_event(&mut ada_events).await;
+    assert_eq!(kind, Kind::Updated);
+    assert_eq!(task, updated);
+
+    ada.tasks()
+        .delete_task(DeleteTaskRequest {
+            id: created.id.clone(),
+            etag: String::new(),
+        })
+        .await
+        .unwrap();
+    let (kind, task) = next_event(&mut ada_events).await;
+    assert_eq!(kind, Kind::Deleted);
+    assert_eq!(task.id, created.id);
+
+    // Grace saw her own task only.
+    let (kind, task) = next_event(&mut grace_events).await;
+    assert_eq!((kind, task.title.as_str()), (Kind::Created, "grace's"));
+    let nothing = tokio::time::timeout(Duration::from_millis(300), grace_events.message()).await;
+    assert!(
+        nothing.is_err(),
+        "grace received someone else's event: {nothing:?}"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_watch_with_unauthenticated() {
+    let stack = Stack::start().await;
+    let ada = stack.user("ada@example.com").await;
+    let mut events = watch(&ada).await;
+    let mut logout = tonic::Request::new(LogoutRequest {});
+    logout.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", ada.token).parse().unwrap(),
+    );
+    stack.auth_client().logout(logout).await.unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(2), events.message())
+        .await
+        .expect("the watch went on after logout");
+    let status = ended.expect_err("the watch must end with an error");
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+#[tokio::test]
+async fn on_postgres_a_watch_sees_writes_made_through_another_replica() {
+    let stack = Stack::start().await;
+    if !stack.task_database.is_postgres() {
+        eprintln!("SQLite: one process owns the database, there are no replicas to test");
+        return;
+    }
+    let replica = stack.replica().await;
+    let ada = stack.user("ada@example.com").await;
+    let mut events = watch(&ada).await;
+    let through_replica = ada
+        .at(replica.addr)
+        .create_titled("made on the replica")
+        .await;
+    let (kind, task) = next_event(&mut events).await;
+    assert_eq!(kind, Kind::Created);
+    assert_eq!(task, through_replica);
+    replica.stop().await;
+}

@@ -40,9 +40,14 @@ impl<B> MakeSpan<B> for RpcSpan {
                 .unwrap_or("")
                 .to_owned()
         };
+        let path = request.uri().path();
+        // Health probes arrive every second or so: they log at debug level only.
+        if path.starts_with("/grpc.health.") {
+            return tracing::debug_span!("rpc", method = %path, latency_ms = Empty);
+        }
         tracing::info_span!(
             "rpc",
-            method = %request.uri().path(),
+            method = %path,
             request_id = %header("x-request-id"),
             client = %header("x-forwarded-for"),
             user_id = Empty,
@@ -63,6 +68,21 @@ impl<B> OnRequest<B> for Quiet {
 #[derive(Clone, Copy, Debug)]
 pub struct RpcEnd;
 
+/// Whether the call is one of those logged at debug level only.
+fn is_quiet(span: &Span) -> bool {
+    span.metadata()
+        .is_none_or(|metadata| *metadata.level() == tracing::Level::DEBUG)
+}
+
+/// Logs the end of a call at the level its span was made with.
+fn finished(span: &Span, status: &str, stream_ms: Option<u128>) {
+    match (is_quiet(span), stream_ms) {
+        (true, _) => tracing::debug!(grpc_status = status, "rpc finished"),
+        (false, Some(stream_ms)) => tracing::info!(grpc_status = status, stream_ms, "rpc finished"),
+        (false, None) => tracing::info!(grpc_status = status, "rpc finished"),
+    }
+}
+
 fn grpc_status(headers: &HeaderMap) -> Option<&str> {
     headers
         .get("grpc-status")
@@ -70,28 +90,22 @@ fn grpc_status(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl<B> OnResponse<B> for RpcEnd {
-    fn on_response(self, response: &Response<B>, latency: Duration, _span: &Span) {
+    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+        // The handler's time: a unary call's response headers follow its work.
+        span.record("latency_ms", latency.as_millis());
         // A "trailers-only" response (any early error) carries its status in
         // the headers; other calls report theirs at the end of the stream.
         if let Some(status) = grpc_status(response.headers()) {
-            tracing::info!(
-                grpc_status = status,
-                latency_ms = latency.as_millis(),
-                "rpc finished"
-            );
+            finished(span, status, None);
         }
     }
 }
 
 impl OnEos for RpcEnd {
-    fn on_eos(self, trailers: Option<&HeaderMap>, stream_duration: Duration, _span: &Span) {
+    fn on_eos(self, trailers: Option<&HeaderMap>, stream_duration: Duration, span: &Span) {
         let status = trailers.and_then(grpc_status).unwrap_or("0");
         // For a stream, how long it ran after its headers were sent.
-        tracing::info!(
-            grpc_status = status,
-            stream_ms = stream_duration.as_millis(),
-            "rpc finished"
-        );
+        finished(span, status, Some(stream_duration.as_millis()));
     }
 }
 

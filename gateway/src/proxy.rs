@@ -4,18 +4,25 @@
 
 use std::{
     convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
     time::Duration,
 };
 
-use futures::future::BoxFuture;
+use futures::{StreamExt, future::BoxFuture};
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use tonic::{Status, body::Body, transport::Channel};
 use tower::{Service, ServiceExt};
 
 /// Headers that belong to one hop; HTTP/2 upstreams refuse most of them.
-const HOP_BY_HOP: [HeaderName; 5] = [
+/// `content-length` goes too: grpc-web-text bodies shrink when tonic-web
+/// decodes them, and HTTP/2 frames carry their own lengths.
+const HOP_BY_HOP: [HeaderName; 6] = [
     header::CONNECTION,
+    header::CONTENT_LENGTH,
     header::TRANSFER_ENCODING,
     header::UPGRADE,
     header::HOST,
@@ -83,17 +90,6 @@ impl Upstream {
         B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<usize>().ok());
-        if declared.is_some_and(|length| length > self.max_request_bytes) {
-            return Err(Status::resource_exhausted(format!(
-                "request is larger than the gateway's limit of {} bytes",
-                self.max_request_bytes
-            )));
-        }
         let client = request
             .extensions()
             .get::<tonic::transport::server::TcpConnectInfo>()
@@ -116,8 +112,21 @@ impl Upstream {
                 parts.headers.insert("x-forwarded-for", value);
             }
         }
-        // Bodies without a declared length are cut off at the limit as they stream.
-        let body = http_body_util::Limited::new(body, self.max_request_bytes);
+        // Bodies are cut off at the limit as they stream. Streaming them also
+        // hides the incoming size hint, which for grpc-web-text is the base64
+        // length, not the decoded one, and must not become a content-length.
+        let limited = http_body_util::Limited::new(body, self.max_request_bytes);
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&exceeded);
+        let frames = http_body_util::BodyStream::new(limited).inspect(move |frame| {
+            if frame
+                .as_ref()
+                .is_err_and(|error| error.is::<http_body_util::LengthLimitError>())
+            {
+                flag.store(true, Ordering::Relaxed);
+            }
+        });
+        let body = http_body_util::StreamBody::new(frames);
         let request = Request::from_parts(parts, Body::new(body));
         let call = self.channel.clone().oneshot(request);
         let response = if streaming {
@@ -131,8 +140,12 @@ impl Upstream {
         };
         match response {
             Ok(response) => Ok(response.map(Body::new)),
+            Err(_) if exceeded.load(Ordering::Relaxed) => Err(Status::resource_exhausted(format!(
+                "request is larger than the gateway's limit of {} bytes",
+                self.max_request_bytes
+            ))),
             Err(error) => {
-                tracing::warn!(upstream = self.name, %error, "upstream unreachable");
+                tracing::warn!(upstream = self.name, error = ?error, "upstream unreachable");
                 Err(Status::unavailable(format!(
                     "{} is unavailable; retry shortly",
                     self.name

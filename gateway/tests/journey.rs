@@ -10,8 +10,9 @@ use proto::{
     auth::v1::{GetCurrentUserRequest, auth_service_client::AuthServiceClient},
     prost_types::FieldMask,
     task::v1::{
-        CreateTaskRequest, DeleteTaskRequest, GetTaskRequest, ListTasksRequest, Task, UpdateTaskRequest,
-        WatchTasksRequest, task_event::Kind, task_service_client::TaskServiceClient,
+        CreateTaskRequest, DeleteTaskRequest, GetTaskRequest, ListTasksRequest, Task,
+        UpdateTaskRequest, WatchTasksRequest, task_event::Kind,
+        task_service_client::TaskServiceClient,
     },
 };
 use support::{Bearer, Stack, sign_up_and_log_in};
@@ -23,7 +24,11 @@ macro_rules! task_journey {
         let mut tasks = $tasks;
         let created = tasks
             .create_task(CreateTaskRequest {
-                task: Some(Task { title: "Buy milk".into(), tags: vec!["home".into()], ..Task::default() }),
+                task: Some(Task {
+                    title: "Buy milk".into(),
+                    tags: vec!["home".into()],
+                    ..Task::default()
+                }),
                 request_id: String::new(),
             })
             .await
@@ -31,13 +36,24 @@ macro_rules! task_journey {
             .into_inner()
             .task
             .unwrap();
-        let listed = tasks.list_tasks(ListTasksRequest::default()).await.unwrap().into_inner();
+        let listed = tasks
+            .list_tasks(ListTasksRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
         assert_eq!(listed.total_size, 1);
         assert_eq!(listed.tasks[0], created);
         let completed = tasks
             .update_task(UpdateTaskRequest {
-                task: Some(Task { id: created.id.clone(), completed: true, etag: created.etag.clone(), ..Task::default() }),
-                update_mask: Some(FieldMask { paths: vec!["completed".into()] }),
+                task: Some(Task {
+                    id: created.id.clone(),
+                    completed: true,
+                    etag: created.etag.clone(),
+                    ..Task::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["completed".into()],
+                }),
             })
             .await
             .unwrap()
@@ -46,10 +62,16 @@ macro_rules! task_journey {
             .unwrap();
         assert!(completed.completed && completed.complete_time.is_some());
         tasks
-            .delete_task(DeleteTaskRequest { id: created.id.clone(), etag: completed.etag })
+            .delete_task(DeleteTaskRequest {
+                id: created.id.clone(),
+                etag: completed.etag,
+            })
             .await
             .unwrap();
-        let gone = tasks.get_task(GetTaskRequest { id: created.id }).await.unwrap_err();
+        let gone = tasks
+            .get_task(GetTaskRequest { id: created.id })
+            .await
+            .unwrap_err();
         assert_eq!(gone.code(), Code::NotFound);
     }};
 }
@@ -60,9 +82,22 @@ async fn the_journey_over_native_grpc() {
     let mut auth = AuthServiceClient::new(stack.grpc());
     let token = sign_up_and_log_in(&mut auth, "ada@example.com").await;
     let mut me = tonic::Request::new(GetCurrentUserRequest {});
-    me.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
-    assert_eq!(auth.get_current_user(me).await.unwrap().into_inner().user.unwrap().email, "ada@example.com");
-    task_journey!(TaskServiceClient::with_interceptor(stack.grpc(), Bearer(token)));
+    me.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    assert_eq!(
+        auth.get_current_user(me)
+            .await
+            .unwrap()
+            .into_inner()
+            .user
+            .unwrap()
+            .email,
+        "ada@example.com"
+    );
+    task_journey!(TaskServiceClient::with_interceptor(
+        stack.grpc(),
+        Bearer(token)
+    ));
 }
 
 #[tokio::test]
@@ -72,7 +107,11 @@ async fn the_journey_over_grpc_web() {
     let token = sign_up_and_log_in(&mut web.auth(), "grace@example.com").await;
     task_journey!(web.tasks(&token));
     // Errors arrive as statuses too.
-    let error = web.tasks("not-a-token").list_tasks(ListTasksRequest::default()).await.unwrap_err();
+    let error = web
+        .tasks("not-a-token")
+        .list_tasks(ListTasksRequest::default())
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Code::Unauthenticated);
 }
 
@@ -81,11 +120,22 @@ async fn a_watch_stream_arrives_over_grpc_web() {
     let stack = Stack::start().await;
     let web = stack.grpc_web();
     let token = sign_up_and_log_in(&mut web.auth(), "ada@example.com").await;
-    let mut events = web.tasks(&token).watch_tasks(WatchTasksRequest {}).await.unwrap().into_inner();
+    let mut events = web
+        .tasks(&token)
+        .watch_tasks(WatchTasksRequest {})
+        .await
+        .unwrap()
+        .into_inner();
     // Another client (native gRPC) of the same user makes the change.
     let mut native = TaskServiceClient::with_interceptor(stack.grpc(), Bearer(token.clone()));
     let created = native
-        .create_task(CreateTaskRequest { task: Some(Task { title: "live".into(), ..Task::default() }), request_id: String::new() })
+        .create_task(CreateTaskRequest {
+            task: Some(Task {
+                title: "live".into(),
+                ..Task::default()
+            }),
+            request_id: String::new(),
+        })
         .await
         .unwrap()
         .into_inner()

@@ -40,7 +40,10 @@ impl Running {
     }
 }
 
-fn spawn<F, E>(listener: TcpListener, serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F) -> Running
+fn spawn<F, E>(
+    listener: TcpListener,
+    serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F,
+) -> Running
 where
     F: std::future::Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Display,
@@ -53,7 +56,11 @@ where
             panic!("service on {addr} failed: {error}");
         }
     });
-    Running { addr, stop: Some(stop), handle }
+    Running {
+        addr,
+        stop: Some(stop),
+        handle,
+    }
 }
 
 /// The three parts, wired as in production: the gateway forwards to the services.
@@ -75,25 +82,48 @@ impl Stack {
         service_runtime::telemetry::init_for_tests();
         let auth_database = TestDatabase::create().await;
         let task_database = TestDatabase::create().await;
-        let data_dir = std::env::temp_dir().join(format!("gateway-test-{}", uuid::Uuid::new_v4().simple()));
-        let mut auth_config = auth_service::Config::new(data_dir.join("auth"), Some(auth_database.url.clone()));
+        let data_dir =
+            std::env::temp_dir().join(format!("gateway-test-{}", uuid::Uuid::new_v4().simple()));
+        let mut auth_config =
+            auth_service::Config::new(data_dir.join("auth"), Some(auth_database.url.clone()));
         auth_config.jwt_secret = Some("gateway-tests-secret-long-enough-0123456789".into());
-        let auth = spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), |listener, stopped| {
-            auth_service::serve(auth_config, listener, async {
-                let _ = stopped.await;
-            })
-        });
-        let tasks = start_tasks(TcpListener::bind("127.0.0.1:0").await.unwrap(), auth.addr, &task_database, &data_dir);
-        let mut config = gateway::Config::new(vec![format!("http://{}", auth.addr)], vec![format!("http://{}", tasks.addr)]);
+        let auth = spawn(
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            |listener, stopped| {
+                auth_service::serve(auth_config, listener, async {
+                    let _ = stopped.await;
+                })
+            },
+        );
+        let tasks = start_tasks(
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            auth.addr,
+            &task_database,
+            &data_dir,
+        );
+        let mut config = gateway::Config::new(
+            vec![format!("http://{}", auth.addr)],
+            vec![format!("http://{}", tasks.addr)],
+        );
         config.web_dir = data_dir.join("no-web-build-here");
         config.allowed_origins = vec!["https://app.example.com".into()];
         adjust(&mut config);
-        let gateway = spawn(TcpListener::bind("127.0.0.1:0").await.unwrap(), |listener, stopped| {
-            gateway::serve(config, listener, async {
-                let _ = stopped.await;
-            })
-        });
-        Self { auth, tasks: Some(tasks), gateway, task_database, _auth_database: auth_database, data_dir }
+        let gateway = spawn(
+            TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            |listener, stopped| {
+                gateway::serve(config, listener, async {
+                    let _ = stopped.await;
+                })
+            },
+        );
+        Self {
+            auth,
+            tasks: Some(tasks),
+            gateway,
+            task_database,
+            _auth_database: auth_database,
+            data_dir,
+        }
     }
 
     pub async fn stop_tasks(&mut self) -> SocketAddr {
@@ -105,7 +135,12 @@ impl Stack {
 
     pub async fn restart_tasks(&mut self, addr: SocketAddr) {
         let listener = TcpListener::bind(addr).await.unwrap();
-        self.tasks = Some(start_tasks(listener, self.auth.addr, &self.task_database, &self.data_dir));
+        self.tasks = Some(start_tasks(
+            listener,
+            self.auth.addr,
+            &self.task_database,
+            &self.data_dir,
+        ));
     }
 
     pub fn url(&self) -> String {
@@ -120,7 +155,10 @@ impl Stack {
     /// A grpc-web (HTTP/1.1) client to the gateway, as a browser would talk.
     pub fn grpc_web(&self) -> GrpcWeb {
         let client = Client::builder(TokioExecutor::new()).build_http();
-        GrpcWeb { service: GrpcWebClientLayer::new().layer(client), origin: self.url().parse().unwrap() }
+        GrpcWeb {
+            service: GrpcWebClientLayer::new().layer(client),
+            origin: self.url().parse().unwrap(),
+        }
     }
 }
 
@@ -130,8 +168,17 @@ impl Drop for Stack {
     }
 }
 
-fn start_tasks(listener: TcpListener, auth: SocketAddr, database: &TestDatabase, data_dir: &std::path::Path) -> Running {
-    let config = task_service::Config::new(data_dir.join("tasks"), Some(database.url.clone()), format!("http://{auth}"));
+fn start_tasks(
+    listener: TcpListener,
+    auth: SocketAddr,
+    database: &TestDatabase,
+    data_dir: &std::path::Path,
+) -> Running {
+    let config = task_service::Config::new(
+        data_dir.join("tasks"),
+        Some(database.url.clone()),
+        format!("http://{auth}"),
+    );
     spawn(listener, |listener, stopped| {
         task_service::serve(config, listener, async {
             let _ = stopped.await;
@@ -139,7 +186,9 @@ fn start_tasks(listener: TcpListener, auth: SocketAddr, database: &TestDatabase,
     })
 }
 
-type WebService = GrpcWebClientService<Client<hyper_util::client::legacy::connect::HttpConnector, GrpcWebCall<tonic::body::Body>>>;
+type WebService = GrpcWebClientService<
+    Client<hyper_util::client::legacy::connect::HttpConnector, GrpcWebCall<tonic::body::Body>>,
+>;
 
 /// A grpc-web transport; the generated clients run over it.
 #[derive(Clone)]
@@ -165,7 +214,10 @@ pub struct Bearer(pub String);
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert("authorization", format!("Bearer {}", self.0).parse().unwrap());
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {}", self.0).parse().unwrap(),
+        );
         Ok(request)
     }
 }
@@ -178,10 +230,18 @@ where
     T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     <T::ResponseBody as http_body::Body>::Error: Into<tonic::codegen::StdError> + Send,
 {
-    auth.sign_up(SignUpRequest { email: email.into(), password: PASSWORD.into() }).await.unwrap();
-    auth.login(LoginRequest { email: email.into(), password: PASSWORD.into() })
-        .await
-        .unwrap()
-        .into_inner()
-        .access_token
+    auth.sign_up(SignUpRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap();
+    auth.login(LoginRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap()
+    .into_inner()
+    .access_token
 }

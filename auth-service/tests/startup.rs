@@ -11,10 +11,6 @@ use tokio::net::TcpListener;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-use tonic_reflection::pb::v1alpha::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-};
 
 #[tokio::test]
 async fn a_short_jwt_secret_refuses_to_start_and_says_why() {
@@ -97,27 +93,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
         }
     }
 
-    let mut reflection = ServerReflectionClient::new(auth.channel());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) =
-        responses.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("no service list");
-    };
-    let mut names: Vec<String> = list
-        .service
-        .into_iter()
-        .map(|service| service.name)
-        .collect();
-    names.sort();
+    let names = service_runtime::test_server::reflected_services(auth.channel()).await;
     assert_eq!(
         names,
         [

@@ -15,10 +15,6 @@ use proto::auth::v1::{
 };
 use support::Stack;
 use tonic::Code;
-use tonic_reflection::pb::v1::{
-    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
-    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
-};
 
 async fn raw(request: Request<Full<Bytes>>) -> http::Response<Bytes> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
@@ -213,27 +209,7 @@ async fn the_internal_token_service_is_unimplemented_from_outside() {
 #[tokio::test]
 async fn reflection_lists_only_the_public_services() {
     let stack = Stack::start().await;
-    let mut reflection = ServerReflectionClient::new(stack.grpc());
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = reflection
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let Some(MessageResponse::ListServicesResponse(list)) =
-        responses.message().await.unwrap().unwrap().message_response
-    else {
-        panic!("no service list");
-    };
-    let mut names: Vec<String> = list
-        .service
-        .into_iter()
-        .map(|service| service.name)
-        .collect();
-    names.sort();
+    let names = service_runtime::test_server::reflected_services(stack.grpc()).await;
     assert_eq!(
         names,
         [

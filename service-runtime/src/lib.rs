@@ -10,3 +10,4 @@ pub mod rpc_trace;
 pub mod shutdown;
 pub mod telemetry;
 pub mod test_database;
+pub mod test_server;

@@ -12,8 +12,8 @@ use proto::{
     auth::v1::{LoginRequest, SignUpRequest, auth_service_client::AuthServiceClient},
     task::v1::task_service_client::TaskServiceClient,
 };
-use service_runtime::test_database::TestDatabase;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use service_runtime::{test_database::TestDatabase, test_server::Running};
+use tokio::net::TcpListener;
 use tonic::{
     Request, Status,
     service::{Interceptor, interceptor::InterceptedService},
@@ -23,45 +23,6 @@ use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 use tower::Layer;
 
 pub const PASSWORD: &str = "correct horse battery";
-
-/// A part of the stack running in this process until stopped.
-pub struct Running {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<()>,
-}
-
-impl Running {
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.handle).await;
-    }
-}
-
-fn spawn<F, E>(
-    listener: TcpListener,
-    serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F,
-) -> Running
-where
-    F: std::future::Future<Output = Result<(), E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel();
-    let future = serve(listener, stopped);
-    let handle = tokio::spawn(async move {
-        if let Err(error) = future.await {
-            panic!("service on {addr} failed: {error}");
-        }
-    });
-    Running {
-        addr,
-        stop: Some(stop),
-        handle,
-    }
-}
 
 /// The three parts, wired as in production: the gateway forwards to the services.
 pub struct Stack {
@@ -87,7 +48,7 @@ impl Stack {
         let mut auth_config =
             auth_service::Config::new(data_dir.join("auth"), Some(auth_database.url.clone()));
         auth_config.jwt_secret = Some("gateway-tests-secret-long-enough-0123456789".into());
-        let auth = spawn(
+        let auth = Running::spawn(
             TcpListener::bind("127.0.0.1:0").await.unwrap(),
             |listener, stopped| {
                 auth_service::serve(auth_config, listener, async {
@@ -108,7 +69,7 @@ impl Stack {
         config.web_dir = data_dir.join("no-web-build-here");
         config.allowed_origins = vec!["https://app.example.com".into()];
         adjust(&mut config);
-        let gateway = spawn(
+        let gateway = Running::spawn(
             TcpListener::bind("127.0.0.1:0").await.unwrap(),
             |listener, stopped| {
                 gateway::serve(config, listener, async {
@@ -179,7 +140,7 @@ fn start_tasks(
         Some(database.url.clone()),
         format!("http://{auth}"),
     );
-    spawn(listener, |listener, stopped| {
+    Running::spawn(listener, |listener, stopped| {
         task_service::serve(config, listener, async {
             let _ = stopped.await;
         })

@@ -13,8 +13,8 @@ use proto::{
     auth::v1::{LoginRequest, SignUpRequest, auth_service_client::AuthServiceClient},
     task::v1::{CreateTaskRequest, Task, task_service_client::TaskServiceClient},
 };
-use service_runtime::test_database::TestDatabase;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use service_runtime::{test_database::TestDatabase, test_server::Running};
+use tokio::net::TcpListener;
 use tonic::{
     Request, Status, service::Interceptor, service::interceptor::InterceptedService,
     transport::Channel,
@@ -22,46 +22,6 @@ use tonic::{
 
 pub const PASSWORD: &str = "correct horse battery";
 const SECRET: &str = "task-tests-secret-long-enough-0123456789";
-
-/// A service running in this process until stopped.
-pub struct Running {
-    pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<()>,
-}
-
-impl Running {
-    /// Stops the service and waits until it has finished.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.handle).await;
-    }
-}
-
-fn spawn<F, E>(
-    listener: TcpListener,
-    serve: impl FnOnce(TcpListener, oneshot::Receiver<()>) -> F,
-) -> Running
-where
-    F: std::future::Future<Output = Result<(), E>> + Send + 'static,
-    E: std::fmt::Display,
-{
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel();
-    let future = serve(listener, stopped);
-    let handle = tokio::spawn(async move {
-        if let Err(error) = future.await {
-            panic!("service on {addr} failed: {error}");
-        }
-    });
-    Running {
-        addr,
-        stop: Some(stop),
-        handle,
-    }
-}
 
 /// The auth service and one or more task services sharing one task database.
 pub struct Stack {
@@ -159,7 +119,7 @@ fn start_auth(
     config.jwt_secret = Some(SECRET.into());
     // Tests log in often; one hash at a time per test keeps parallel tests fair.
     config.password_hash_concurrency = Some(1);
-    spawn(listener, |listener, stopped| {
+    Running::spawn(listener, |listener, stopped| {
         auth_service::serve(config, listener, async {
             let _ = stopped.await;
         })
@@ -176,7 +136,7 @@ async fn start_tasks(
         Some(database.url.clone()),
         format!("http://{auth}"),
     );
-    spawn(
+    Running::spawn(
         TcpListener::bind("127.0.0.1:0").await.unwrap(),
         |listener, stopped| {
             task_service::serve(config, listener, async {

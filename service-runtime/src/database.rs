@@ -138,15 +138,25 @@ impl Database {
 /// True when an error means the database could not be reached (rather than a
 /// bad query), so callers can answer UNAVAILABLE and retry later.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
+    match error {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    )
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's own words for "not now": connection exceptions (class
+        // 08), shutting down or starting up (57P01-57P03), too many clients
+        // (53300); SQLite's busy and locked after the busy timeout.
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "5" | "6" | "261" | "517"
+                )
+        }),
+        _ => false,
+    }
 }
 
 /// True when an error is a unique-constraint violation, so an insert can turn

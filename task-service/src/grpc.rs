@@ -218,6 +218,7 @@ impl TaskService for TaskApi {
         if !patch.etag.is_empty() && patch.etag != current.etag {
             return Err(Error::EtagMismatch.into());
         }
+        let now = now_micros();
         let mut next = current.clone();
         for path in &paths {
             match path.as_str() {
@@ -229,7 +230,7 @@ impl TaskService for TaskApi {
                 }
                 "completed" if patch.completed != current.completed => {
                     next.completed = patch.completed;
-                    next.complete_time = patch.completed.then(now_micros);
+                    next.complete_time = patch.completed.then_some(now);
                 }
                 "priority" => {
                     next.priority = Priority::parse(patch.priority, "task.priority")?
@@ -250,7 +251,7 @@ impl TaskService for TaskApi {
                 _ => {}
             }
         }
-        let next = next_version(next);
+        let next = next_version(next, now);
         // Conditional on the etag read above: of two concurrent updates, one wins.
         self.store.update(&next, &current.etag).await?;
         self.events.publish(Kind::Updated, &next).await;

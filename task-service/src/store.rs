@@ -6,7 +6,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Row, any::AnyRow};
 use crate::{
     error::Error,
     list_query::{Cursor, Filter, OrderBy, SortField, SortKey},
-    task::{Priority, Task, new_etag, now_micros},
+    task::{Priority, Task, new_etag},
 };
 
 // `completed` is read as a number: sqlx's `Any` driver cannot decode
@@ -358,9 +358,10 @@ async fn replace_tags(tx: &mut sqlx::Transaction<'_, sqlx::Any>, task: &Task) ->
     Ok(())
 }
 
-/// A new version of `task`: a fresh etag and update time.
-pub fn next_version(mut task: Task) -> Task {
+/// A new version of `task` written at `now`: a fresh etag and update time
+/// (kept increasing even if the clock steps back).
+pub fn next_version(mut task: Task, now: i64) -> Task {
     task.etag = new_etag();
-    task.update_time = now_micros().max(task.update_time + 1);
+    task.update_time = now.max(task.update_time + 1);
     task
 }

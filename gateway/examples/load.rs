@@ -90,6 +90,7 @@ async fn bind() -> TcpListener {
 
 #[tokio::main]
 async fn main() {
+    service_runtime::telemetry::init();
     let auth_database = TestDatabase::create().await;
     let task_database = TestDatabase::create().await;
     let engine = if auth_database.is_postgres() {

@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use futures::{StreamExt, future::BoxFuture};
+use futures::future::BoxFuture;
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use tonic::{Status, body::Body, transport::Channel};
 use tower::{Service, ServiceExt};
@@ -62,7 +62,7 @@ fn is_streaming(path: &str) -> bool {
 
 impl<B> Service<Request<B>> for Upstream
 where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = Response<Body>;
@@ -87,7 +87,7 @@ where
 impl Upstream {
     async fn forward<B>(self, request: Request<B>) -> Result<Response<Body>, Status>
     where
-        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let client = request
@@ -112,21 +112,12 @@ impl Upstream {
                 parts.headers.insert("x-forwarded-for", value);
             }
         }
-        // Bodies are cut off at the limit as they stream. Streaming them also
-        // hides the incoming size hint, which for grpc-web-text is the base64
-        // length, not the decoded one, and must not become a content-length.
-        let limited = http_body_util::Limited::new(body, self.max_request_bytes);
+        // Bodies are cut off at the limit as they stream.
         let exceeded = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&exceeded);
-        let frames = http_body_util::BodyStream::new(limited).inspect(move |frame| {
-            if frame
-                .as_ref()
-                .is_err_and(|error| error.is::<http_body_util::LengthLimitError>())
-            {
-                flag.store(true, Ordering::Relaxed);
-            }
-        });
-        let body = http_body_util::StreamBody::new(frames);
+        let body = ForwardedBody {
+            inner: http_body_util::Limited::new(body, self.max_request_bytes),
+            exceeded: Arc::clone(&exceeded),
+        };
         let request = Request::from_parts(parts, Body::new(body));
         let call = self.channel.clone().oneshot(request);
         let response = if streaming {
@@ -152,6 +143,41 @@ impl Upstream {
                 )))
             }
         }
+    }
+}
+
+/// A request body on its way upstream: limited in size (remembering when the
+/// limit was hit), with the end of the stream passed on exactly, and without
+/// the incoming size hint, which for grpc-web-text is the base64 length, not
+/// the decoded one, and must not become the upstream's content-length.
+struct ForwardedBody<B> {
+    inner: http_body_util::Limited<B>,
+    exceeded: Arc<AtomicBool>,
+}
+
+impl<B> http_body::Body for ForwardedBody<B>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = bytes::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(error))) = &polled {
+            if error.is::<http_body_util::LengthLimitError>() {
+                self.exceeded.store(true, Ordering::Relaxed);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
     }
 }
 

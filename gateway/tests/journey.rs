@@ -150,3 +150,19 @@ async fn a_watch_stream_arrives_over_grpc_web() {
     assert_eq!(event.kind(), Kind::Created);
     assert_eq!(event.task.unwrap(), created);
 }
+
+#[tokio::test]
+async fn hundreds_of_calls_in_a_row_share_the_upstream_connection() {
+    // Each forwarded request must end its upstream stream exactly as the
+    // client's did; a body that ends late gets streams reset, and the
+    // upstream then drops the shared connection (a broken pipe under load).
+    let stack = Stack::start().await;
+    let mut auth = AuthServiceClient::new(stack.grpc());
+    let token = sign_up_and_log_in(&mut auth, "ada@example.com").await;
+    let mut tasks = TaskServiceClient::with_interceptor(stack.grpc(), Bearer(token));
+    for call in 0..500 {
+        if let Err(status) = tasks.list_tasks(ListTasksRequest::default()).await {
+            panic!("call {call} failed: {status:?}");
+        }
+    }
+}

@@ -168,10 +168,10 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Err(error))) = &polled {
-            if error.is::<http_body_util::LengthLimitError>() {
-                self.exceeded.store(true, Ordering::Relaxed);
-            }
+        if let Poll::Ready(Some(Err(error))) = &polled
+            && error.is::<http_body_util::LengthLimitError>()
+        {
+            self.exceeded.store(true, Ordering::Relaxed);
         }
         polled
     }

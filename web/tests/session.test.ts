@@ -1,0 +1,60 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it, vi } from "vitest";
+import { Session, type Tokens } from "../src/session";
+
+function memory(): Pick<Storage, "getItem" | "setItem" | "removeItem"> {
+  const map = new Map<string, string>();
+  return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
+}
+
+const tokens = (n: number, expiresAt: number): Tokens => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}`, expiresAt, email: "ada@example.com" });
+
+describe("session", () => {
+  it("uses the stored token while it is fresh", async () => {
+    const refresher = vi.fn();
+    const session = new Session(memory(), refresher, () => 0);
+    session.save(tokens(1, 10 * 60_000));
+    expect(await session.accessToken()).toBe("access-1");
+    expect(refresher).not.toHaveBeenCalled();
+  });
+
+  it("refreshes before expiry and keeps the rotated refresh token", async () => {
+    const refresher = vi.fn(async (refresh: string) => (refresh === "refresh-1" ? tokens(2, 1e12) : Promise.reject(new Error("reused"))));
+    const session = new Session(memory(), refresher, () => 1_000);
+    session.save(tokens(1, 30_000)); // within the one-minute margin
+    expect(await session.accessToken()).toBe("access-2");
+    expect(session.tokens?.refreshToken).toBe("refresh-2");
+  });
+
+  it("merges concurrent refreshes into one call, since a refresh token works once", async () => {
+    let calls = 0;
+    const refresher = vi.fn(async () => {
+      calls += 1;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return tokens(2, 1e12);
+    });
+    const session = new Session(memory(), refresher, () => 1_000);
+    session.save(tokens(1, 0));
+    const all = await Promise.all([session.accessToken(), session.accessToken(), session.accessToken()]);
+    expect(all).toEqual(["access-2", "access-2", "access-2"]);
+    expect(calls).toBe(1);
+  });
+
+  it("retries a call once after refreshing when the server says UNAUTHENTICATED", async () => {
+    const session = new Session(memory(), async () => tokens(2, 1e12), () => 0);
+    session.save(tokens(1, 1e12));
+    const call = vi.fn(async (token: string) => {
+      if (token === "access-1") throw new ConnectError("expired", Code.Unauthenticated);
+      return "ok";
+    });
+    expect(await session.withToken(call)).toBe("ok");
+    expect(call).toHaveBeenCalledTimes(2);
+  });
+
+  it("forgets the session when the refresh token is refused", async () => {
+    const session = new Session(memory(), async () => Promise.reject(new ConnectError("revoked", Code.Unauthenticated)), () => 0);
+    session.save(tokens(1, 0));
+    await expect(session.accessToken()).rejects.toThrow();
+    expect(session.tokens).toBeUndefined();
+  });
+});

@@ -1,10 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { Priority, type Task, TaskEvent_Kind, TaskSchema } from "../src/gen/todo/task/v1/task_pb";
 import { applyEvent, defaultFilter, isOverdue, matches, mergePage } from "../src/task-list";
 
-const at = (seconds: number) => ({ seconds: BigInt(seconds), nanos: 0 });
-const task = (id: string, created: number, fields: Partial<Task> = {}): Task =>
+const at = (seconds: number) => create(TimestampSchema, { seconds: BigInt(seconds) });
+const task = (id: string, created: number, fields: MessageInitShape<typeof TaskSchema> = {}): Task =>
   create(TaskSchema, { id, title: `task ${id}`, createTime: at(created), updateTime: at(created), priority: Priority.MEDIUM, ...fields });
 
 describe("task list", () => {

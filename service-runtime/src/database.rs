@@ -147,12 +147,14 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         // PostgreSQL's own words for "not now": connection exceptions (class
         // 08), shutting down or starting up (57P01-57P03), too many clients
-        // (53300); SQLite's busy and locked after the busy timeout.
+        // (53300), a database closed to connections for maintenance (55000,
+        // which this store's queries cannot otherwise cause); SQLite's busy
+        // and locked after the busy timeout.
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             code.starts_with("08")
                 || matches!(
                     code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "53300" | "5" | "6" | "261" | "517"
+                    "57P01" | "57P02" | "57P03" | "53300" | "55000" | "5" | "6" | "261" | "517"
                 )
         }),
         _ => false,

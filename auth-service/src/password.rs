@@ -1,16 +1,20 @@
 //! Passwords: the rules a new password must meet (`Password::parse`) and the
-//! argon2id hashing, run off the async runtime with bounded concurrency so a
-//! burst of logins cannot stall the process's other RPCs.
+//! argon2id hashing. Hashes run on a small pool of their own threads in the
+//! idle scheduling class, off the async runtime: a burst of logins then takes
+//! the CPU only when nothing else wants it, and cannot stall the RPCs of this
+//! process or of services sharing the machine.
 
 use std::{
+    cell::RefCell,
     collections::HashSet,
     sync::{Arc, LazyLock},
 };
 
 use argon2::{
-    Algorithm, Argon2, Params, Version,
-    password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
+    Algorithm, Argon2, Block, Params, Version,
+    password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
 };
+use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 
@@ -72,6 +76,9 @@ pub fn is_common(password: &str) -> bool {
 /// Hashes and verifies passwords with argon2id (OWASP: m = 19456 KiB, t = 2, p = 1).
 #[derive(Clone, Debug)]
 pub struct Hasher {
+    pool: Arc<rayon::ThreadPool>,
+    /// Hashes waiting for or running on the pool; more wait here, where a
+    /// caller that gives up stops waiting without leaving work behind.
     permits: Arc<Semaphore>,
     /// Verified against when the account does not exist, so an unknown email
     /// costs as much time as a wrong password and timing reveals nothing.
@@ -84,16 +91,29 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl Hasher {
-    /// `concurrency` hashes may run at once (each uses 19 MiB and one core).
-    pub async fn new(concurrency: usize) -> Result<Self, Error> {
-        let dummy =
-            tokio::task::spawn_blocking(|| hash_blocking("not a real password, only for timing"))
-                .await
-                .map_err(|error| Error::Internal(error.to_string()))??;
-        Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            dummy_hash: dummy.into(),
-        })
+    /// A pool of `threads` hashing threads (each hash uses 19 MiB and one core).
+    /// Keeping the threads for good also keeps the memory bounded: each
+    /// reuses its own 19 MiB instead of every short-lived thread keeping one.
+    pub async fn new(threads: usize) -> Result<Self, Error> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("argon2-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .map_err(|error| {
+                Error::Startup(format!("cannot start the hashing threads: {error}"))
+            })?;
+        let mut hasher = Self {
+            pool: Arc::new(pool),
+            permits: Arc::new(Semaphore::new(threads)),
+            dummy_hash: Arc::from(""),
+        };
+        let dummy = hasher
+            .run(|| hash_blocking("not a real password, only for timing"))
+            .await?;
+        hasher.dummy_hash = dummy.into();
+        Ok(hasher)
     }
 
     /// The PHC string of `password` with a fresh random salt.
@@ -109,13 +129,7 @@ impl Hasher {
         let is_real = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let matches = self
-            .run(move || {
-                let parsed =
-                    PasswordHash::new(&phc).map_err(|error| Error::Internal(error.to_string()))?;
-                Ok(argon2()
-                    .verify_password(password.expose_secret().as_bytes(), &parsed)
-                    .is_ok())
-            })
+            .run(move || verify_blocking(password.expose_secret().as_bytes(), &phc))
             .await?;
         Ok(is_real && matches)
     }
@@ -129,17 +143,111 @@ impl Hasher {
             .acquire()
             .await
             .map_err(|error| Error::Internal(error.to_string()))?;
-        tokio::task::spawn_blocking(work)
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            // The caller may have gone; its result is then not needed.
+            let _ = done.send(work());
+        });
+        result
             .await
-            .map_err(|error| Error::Internal(error.to_string()))?
+            .map_err(|_| Error::Internal("a hashing thread stopped".into()))?
     }
 }
 
+/// Moves the calling thread to the idle scheduling class (Linux `SCHED_IDLE`):
+/// it runs on CPU time nothing else wants, and the kernel switches to any
+/// other thread the moment that one wakes, so RPCs keep their latency while
+/// logins hash. Best effort: where it is refused, hashing runs normally.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        if let Err(error) =
+            set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+        {
+            tracing::warn!(
+                ?error,
+                "cannot move the hashing threads to the idle scheduling class"
+            );
+        }
+    }
+}
+
+thread_local! {
+    /// A hashing thread's argon2 working memory (19 MiB), allocated on its
+    /// first hash and reused by every later one. Allocating it per hash lets
+    /// the allocator keep freed copies around: hundreds of MiB after a burst.
+    static WORKING_MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+fn internal(error: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("password hashing failed: {error}"))
+}
+
+/// Runs `argon2` over `password` and `salt` into `out`, in this thread's working memory.
+fn argon2_into(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    WORKING_MEMORY
+        .with_borrow_mut(|memory| {
+            let blocks = argon2.params().block_count();
+            if memory.len() < blocks {
+                memory.resize(blocks, Block::default());
+            }
+            argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+        })
+        .map_err(internal)
+}
+
+/// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) of `password`
+/// with a fresh random 16-byte salt.
 fn hash_blocking(password: &str) -> Result<String, Error> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|error| Error::Internal(format!("cannot hash password: {error}")))
+    let argon2 = argon2();
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let mut out = [0u8; 32];
+    argon2_into(&argon2, password.as_bytes(), &salt, &mut out)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params()).map_err(internal)?,
+        salt: Some(Salt::new(&salt).map_err(internal)?),
+        hash: Some(Output::new(&out).map_err(internal)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` hashes to the stored PHC string, with the algorithm,
+/// version and costs recorded in it. The comparison takes constant time.
+fn verify_blocking(password: &[u8], phc: &str) -> Result<bool, Error> {
+    let parsed = PasswordHash::new(phc).map_err(internal)?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Err(internal("the stored hash has no salt or no output"));
+    };
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(internal)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(internal)?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(internal)?;
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(
+        &Argon2::new(algorithm, version, params),
+        password,
+        salt.as_ref(),
+        &mut out,
+    )?;
+    // Output's equality is constant-time.
+    Ok(Output::new(&out).map_err(internal)? == *expected)
 }
 
 #[cfg(test)]
@@ -186,5 +294,38 @@ mod tests {
                 .unwrap()
         );
         assert!(!hasher.verify("anything at all".into(), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn verifies_hashes_made_with_other_costs_by_the_argon2_crate() {
+        use argon2::password_hash::PasswordHasher;
+        let hasher = Hasher::new(1).await.unwrap();
+        let params = Params::new(8_192, 3, 1, None).unwrap();
+        let phc = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(b"an older password")
+            .unwrap()
+            .to_string();
+        assert!(phc.starts_with("$argon2id$v=19$m=8192,t=3,p=1$"), "{phc}");
+        let verify = |password: &str| hasher.verify(password.into(), Some(phc.clone()));
+        assert!(verify("an older password").await.unwrap());
+        assert!(!verify("an older passwore").await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_in_the_idle_scheduling_class() {
+        use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        let hasher = Hasher::new(1).await.unwrap();
+        let policy = hasher
+            .run(|| {
+                thread_priority::thread_schedule_policy()
+                    .map_err(|error| Error::Internal(format!("{error:?}")))
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
     }
 }

@@ -12,6 +12,8 @@ use sqlx::{AnyConnection, Connection, Executor};
 pub struct TestDatabase {
     pub url: String,
     sqlite_dir: Option<PathBuf>,
+    /// The server's admin URL and the database's name, to drop it.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDatabase {
@@ -19,21 +21,30 @@ impl TestDatabase {
     /// `TEST_DATABASE_URL` is set but PostgreSQL cannot be reached: in CI an
     /// unreachable PostgreSQL is a failure, never a silent skip.
     pub async fn create() -> Self {
+        Self::create_on(std::env::var("TEST_DATABASE_URL").ok().as_deref()).await
+    }
+
+    /// Makes a new, empty database on the PostgreSQL server of `admin_url`,
+    /// or a SQLite file when it is `None` or empty. The benchmark uses this.
+    pub async fn create_on(admin_url: Option<&str>) -> Self {
         let name = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if !admin_url.is_empty() => {
+        match admin_url {
+            Some(admin_url) if !admin_url.is_empty() => {
                 sqlx::any::install_default_drivers();
-                let mut admin = AnyConnection::connect(&admin_url)
+                let mut admin = AnyConnection::connect(admin_url)
                     .await
-                    .unwrap_or_else(|error| panic!("TEST_DATABASE_URL is unreachable: {error}"));
+                    .unwrap_or_else(|error| {
+                        panic!("the PostgreSQL server is unreachable: {error}")
+                    });
                 admin
                     .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await
                     .unwrap_or_else(|error| panic!("cannot create test database {name}: {error}"));
                 let _ = admin.close().await;
                 Self {
-                    url: replace_database_name(&admin_url, &name),
+                    url: replace_database_name(admin_url, &name),
                     sqlite_dir: None,
+                    postgres: Some((admin_url.to_owned(), name)),
                 }
             }
             _ => {
@@ -43,6 +54,7 @@ impl TestDatabase {
                 Self {
                     url: format!("sqlite://{}?mode=rwc", dir.join("test.sqlite3").display()),
                     sqlite_dir: Some(dir),
+                    postgres: None,
                 }
             }
         }
@@ -50,7 +62,23 @@ impl TestDatabase {
 
     /// True when this test runs against PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.sqlite_dir.is_none()
+        self.postgres.is_some()
+    }
+
+    /// Drops the PostgreSQL database, closing what is still connected to it.
+    /// Tests leave theirs for CI to drop; the benchmark, whose databases are
+    /// large, calls this. A SQLite directory goes when the value is dropped.
+    pub async fn remove(self) -> Result<(), sqlx::Error> {
+        if let Some((admin_url, name)) = &self.postgres {
+            let mut admin = AnyConnection::connect(admin_url).await?;
+            admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .await?;
+            let _ = admin.close().await;
+        }
+        Ok(())
     }
 }
 

@@ -4,7 +4,7 @@
 use std::{future::Future, net::SocketAddr};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::transport::Channel;
+use tonic::{Request, Status, service::Interceptor, transport::Channel};
 use tonic_reflection::pb::v1alpha::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -82,4 +82,18 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// A client interceptor that adds `authorization: Bearer <token>` to every call.
+#[derive(Clone, Debug)]
+pub struct Bearer(pub String);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let value = format!("Bearer {}", self.0)
+            .parse()
+            .map_err(|_| Status::invalid_argument("the token is not a valid header value"))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
 }

@@ -1,18 +1,24 @@
-//! The live change feed behind WatchTasks. Writers publish each change; every
-//! watcher gets it through a bounded broadcast, so a slow watcher never holds
-//! a writer back. On SQLite the feed is in-process; on PostgreSQL changes go
-//! through LISTEN/NOTIFY, so every replica's watchers see every replica's writes.
+//! The live change feed behind WatchTasks. Writers publish each change; the
+//! watchers of its user get it through a bounded broadcast of that user's own,
+//! so a slow watcher never holds a writer back, a write wakes only its owner's
+//! watchers, and one user's burst of changes cannot push another's watchers
+//! behind. On SQLite the feed is in-process; on PostgreSQL changes go through
+//! LISTEN/NOTIFY, so every replica's watchers see every replica's writes.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::{store::Store, task::Task};
 
 const CHANNEL: &str = "task_events";
-/// Events a watcher may fall behind by before it is told to start over.
+/// Events a watcher may fall behind its user's changes by before it is told to start over.
 const BUFFER: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,12 +46,67 @@ struct Notice {
     kind: Kind,
 }
 
-/// The feed: publish changes, subscribe to them.
+/// The broadcast channels of the users who have watchers, by user id. A
+/// channel goes when its last watcher does.
+#[derive(Debug, Default)]
+struct Fanout {
+    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Change>>>>,
+}
+
+impl Fanout {
+    fn channels(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<Change>>>> {
+        // Nothing panics while holding the lock, and the map stays valid if it did.
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn has_watchers(&self, user_id: &str) -> bool {
+        self.channels().contains_key(user_id)
+    }
+
+    fn send(&self, change: Change) {
+        if let Some(sender) = self.channels().get(&change.user_id) {
+            // Its watchers may all have just gone; that is not an error.
+            let _ = sender.send(Arc::new(change));
+        }
+    }
+}
+
+/// One watcher's view of its user's changes.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: broadcast::Receiver<Arc<Change>>,
+    user_id: String,
+    fanout: Arc<Fanout>,
+}
+
+impl Subscription {
+    /// The next change, or `Lagged` when this watcher fell too far behind.
+    pub async fn recv(&mut self) -> Result<Arc<Change>, RecvError> {
+        self.receiver.recv().await
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut channels = self.fanout.channels();
+        // Our own receiver is still counted here: one means we were the last.
+        if channels
+            .get(&self.user_id)
+            .is_some_and(|sender| sender.receiver_count() <= 1)
+        {
+            channels.remove(&self.user_id);
+        }
+    }
+}
+
+/// The feed: publish changes, subscribe to a user's.
 #[derive(Debug, Clone)]
 pub struct Events {
-    sender: broadcast::Sender<Arc<Change>>,
+    fanout: Arc<Fanout>,
     /// With PostgreSQL, changes travel through NOTIFY (and come back through
-    /// this replica's own listener too); without, straight to the broadcast.
+    /// this replica's own listener too); without, straight to the watchers.
     notify: Option<Store>,
     listener: Option<Arc<tokio::task::JoinHandle<()>>>,
 }
@@ -53,9 +114,8 @@ pub struct Events {
 impl Events {
     /// An in-process feed (SQLite: one process owns the database file).
     pub fn in_process() -> Self {
-        let (sender, _) = broadcast::channel(BUFFER);
         Self {
-            sender,
+            fanout: Arc::default(),
             notify: None,
             listener: None,
         }
@@ -63,19 +123,30 @@ impl Events {
 
     /// A feed shared by every replica on the PostgreSQL database at `url`.
     pub async fn postgres(url: &str, store: Store) -> Result<Self, sqlx::Error> {
-        let (sender, _) = broadcast::channel(BUFFER);
+        let fanout = Arc::<Fanout>::default();
         let mut listener = PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
-        let task = tokio::spawn(relay(listener, store.clone(), sender.clone()));
+        let task = tokio::spawn(relay(listener, store.clone(), fanout.clone()));
         Ok(Self {
-            sender,
+            fanout,
             notify: Some(store),
             listener: Some(Arc::new(task)),
         })
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
-        self.sender.subscribe()
+    /// The changes to `user_id`'s tasks from now on.
+    pub fn subscribe(&self, user_id: &str) -> Subscription {
+        let receiver = self
+            .fanout
+            .channels()
+            .entry(user_id.to_owned())
+            .or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe();
+        Subscription {
+            receiver,
+            user_id: user_id.to_owned(),
+            fanout: self.fanout.clone(),
+        }
     }
 
     /// Publishes a change that has been committed. A failure to publish is
@@ -89,8 +160,7 @@ impl Events {
                     kind,
                     task: (kind != Kind::Deleted).then(|| task.clone()),
                 };
-                // No subscribers is not an error.
-                let _ = self.sender.send(Arc::new(change));
+                self.fanout.send(change);
             }
             Some(store) => {
                 let notice = Notice {
@@ -116,7 +186,7 @@ impl Events {
 
 /// Reads NOTIFY messages and hands each change, with its task, to this
 /// replica's watchers. `PgListener` reconnects by itself after a failure.
-async fn relay(mut listener: PgListener, store: Store, sender: broadcast::Sender<Arc<Change>>) {
+async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
     loop {
         let notification = match listener.recv().await {
             Ok(notification) => notification,
@@ -130,6 +200,10 @@ async fn relay(mut listener: PgListener, store: Store, sender: broadcast::Sender
             tracing::warn!("ignoring a malformed task_events notice");
             continue;
         };
+        // Most changes concern users with no watcher on this replica: no need to read their tasks.
+        if !fanout.has_watchers(&notice.user_id) {
+            continue;
+        }
         let task = match notice.kind {
             Kind::Deleted => None,
             Kind::Created | Kind::Updated => {
@@ -150,6 +224,71 @@ async fn relay(mut listener: PgListener, store: Store, sender: broadcast::Sender
             kind: notice.kind,
             task,
         };
-        let _ = sender.send(Arc::new(change));
+        fanout.send(change);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(user_id: &str, id: &str) -> Task {
+        Task {
+            id: id.into(),
+            user_id: user_id.into(),
+            title: "a task".into(),
+            description: String::new(),
+            completed: false,
+            priority: crate::task::Priority::Medium,
+            tags: Vec::new(),
+            due_time: None,
+            create_time: 0,
+            update_time: 0,
+            complete_time: None,
+            etag: "e".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_watcher_gets_only_its_users_changes() {
+        let events = Events::in_process();
+        let mut ada = events.subscribe("ada");
+        let mut bob = events.subscribe("bob");
+        events.publish(Kind::Created, &task("bob", "b1")).await;
+        events.publish(Kind::Created, &task("ada", "a1")).await;
+        assert_eq!(ada.recv().await.unwrap().task_id, "a1");
+        assert_eq!(bob.recv().await.unwrap().task_id, "b1");
+        assert!(ada.receiver.is_empty(), "ada saw bob's change");
+    }
+
+    #[tokio::test]
+    async fn another_users_burst_does_not_push_a_watcher_behind() {
+        let events = Events::in_process();
+        let mut ada = events.subscribe("ada");
+        let _bob = events.subscribe("bob");
+        for i in 0..BUFFER * 2 {
+            events
+                .publish(Kind::Created, &task("bob", &i.to_string()))
+                .await;
+        }
+        events.publish(Kind::Created, &task("ada", "a1")).await;
+        assert_eq!(ada.recv().await.unwrap().task_id, "a1");
+    }
+
+    #[tokio::test]
+    async fn a_users_channel_goes_with_its_last_watcher() {
+        let events = Events::in_process();
+        let first = events.subscribe("ada");
+        let second = events.subscribe("ada");
+        drop(first);
+        assert!(events.fanout.has_watchers("ada"));
+        drop(second);
+        assert!(!events.fanout.has_watchers("ada"));
+        // A change with nobody watching goes nowhere, quietly.
+        events.publish(Kind::Updated, &task("ada", "a1")).await;
+        let mut again = events.subscribe("ada");
+        events.publish(Kind::Deleted, &task("ada", "a1")).await;
+        let change = again.recv().await.unwrap();
+        assert_eq!((change.kind, change.task.is_none()), (Kind::Deleted, true));
     }
 }

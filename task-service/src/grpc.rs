@@ -287,7 +287,7 @@ impl TaskService for TaskApi {
         request: Request<WatchTasksRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let user = caller(&request)?;
-        let mut changes = self.events.subscribe();
+        let mut changes = self.events.subscribe(&user.user_id);
         let validator = self.validator.clone();
         let (sender, receiver) = mpsc::channel(WATCH_QUEUE);
         tokio::spawn(async move {
@@ -296,8 +296,7 @@ impl TaskService for TaskApi {
                 let outcome: Result<Option<WatchTasksResponse>, Error> = tokio::select! {
                     () = sender.closed() => return,
                     change = changes.recv() => match change {
-                        Ok(change) if change.user_id == user.user_id => Ok(Some(event_response(&change))),
-                        Ok(_) => Ok(None),
+                        Ok(change) => Ok(Some(event_response(&change))),
                         Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
                         Err(RecvError::Closed) => return,
                     },

@@ -267,16 +267,14 @@ impl Store {
         limit: i64,
         cursor: Option<&Cursor>,
     ) -> Result<(Vec<Task>, i64), Error> {
-        let mut count = Sql::new("SELECT COUNT(*) AS total FROM tasks WHERE ");
-        push_filter(&mut count, user_id, filter);
-        let total: i64 = count
-            .fetch_all(&self.pool)
-            .await?
-            .first()
-            .map_or(Ok(0), |row| row.try_get("total"))?;
-
         let column = order.field.column();
-        let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM tasks WHERE "));
+        // One round trip: every row of the page carries the number of all
+        // matches (an uncorrelated subquery, computed once).
+        let mut page = Sql::new(&format!(
+            "SELECT {COLUMNS}, (SELECT COUNT(*) FROM tasks WHERE "
+        ));
+        push_filter(&mut page, user_id, filter);
+        page.push(") AS total FROM tasks WHERE ");
         push_filter(&mut page, user_id, filter);
         if let Some(cursor) = cursor {
             // Keyset paging: strictly after the last (sort key, id) seen. New
@@ -300,12 +298,21 @@ impl Store {
             .push(", id")
             .push(direction);
         page.push(" LIMIT ").bind(Value::Integer(limit));
-        let tasks = page
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(task_from_row)
-            .collect::<Result<_, _>>()?;
+        let rows = page.fetch_all(&self.pool).await?;
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get("total")?,
+            // An empty page (no match, or past the last one) carries no count.
+            None => {
+                let mut count = Sql::new("SELECT COUNT(*) AS total FROM tasks WHERE ");
+                push_filter(&mut count, user_id, filter);
+                count
+                    .fetch_all(&self.pool)
+                    .await?
+                    .first()
+                    .map_or(Ok(0), |row| row.try_get("total"))?
+            }
+        };
+        let tasks = rows.iter().map(task_from_row).collect::<Result<_, _>>()?;
         Ok((tasks, total))
     }
 }

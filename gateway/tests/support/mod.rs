@@ -12,13 +12,10 @@ use proto::{
     auth::v1::{LoginRequest, SignUpRequest, auth_service_client::AuthServiceClient},
     task::v1::task_service_client::TaskServiceClient,
 };
+pub use service_runtime::test_server::Bearer;
 use service_runtime::{test_database::TestDatabase, test_server::Running};
 use tokio::net::TcpListener;
-use tonic::{
-    Request, Status,
-    service::{Interceptor, interceptor::InterceptedService},
-    transport::Channel,
-};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 use tower::Layer;
 
@@ -166,20 +163,6 @@ impl GrpcWeb {
     pub fn tasks(&self, token: &str) -> TaskServiceClient<InterceptedService<WebService, Bearer>> {
         let service = InterceptedService::new(self.service.clone(), Bearer(token.to_owned()));
         TaskServiceClient::with_origin(service, self.origin.clone())
-    }
-}
-
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(pub String);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.0).parse().unwrap(),
-        );
-        Ok(request)
     }
 }
 

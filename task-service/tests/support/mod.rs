@@ -13,12 +13,10 @@ use proto::{
     auth::v1::{LoginRequest, SignUpRequest, auth_service_client::AuthServiceClient},
     task::v1::{CreateTaskRequest, Task, task_service_client::TaskServiceClient},
 };
+pub use service_runtime::test_server::Bearer;
 use service_runtime::{test_database::TestDatabase, test_server::Running};
 use tokio::net::TcpListener;
-use tonic::{
-    Request, Status, service::Interceptor, service::interceptor::InterceptedService,
-    transport::Channel,
-};
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 pub const PASSWORD: &str = "correct horse battery";
 const SECRET: &str = "task-tests-secret-long-enough-0123456789";
@@ -150,20 +148,6 @@ pub fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect_lazy()
-}
-
-/// Adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(pub String);
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        request.metadata_mut().insert(
-            "authorization",
-            format!("Bearer {}", self.0).parse().unwrap(),
-        );
-        Ok(request)
-    }
 }
 
 pub type TaskClient = TaskServiceClient<InterceptedService<Channel, Bearer>>;

@@ -1,0 +1,59 @@
+//! The services under test run as child processes of the benchmark, so each
+//! one's CPU time and memory can be read on its own. The children are this
+//! same binary started with `BENCH_ROLE` set; each parses its service's own
+//! flags and serves exactly as that service's `main` does.
+
+use std::{io::Write, net::SocketAddr};
+
+use clap::Parser;
+use tokio::net::TcpListener;
+
+/// The environment variable that turns this binary into one of the services.
+pub const ROLE_VAR: &str = "BENCH_ROLE";
+/// The line a child prints on stdout once it listens: `listening <addr>`.
+pub const LISTENING: &str = "listening";
+
+/// Which service this process is to run, if it is a child.
+pub fn role() -> Option<String> {
+    std::env::var(ROLE_VAR).ok()
+}
+
+/// Runs the service named by `role` until it is killed.
+pub fn run(role: &str) -> anyhow::Result<()> {
+    tokio::runtime::Runtime::new()?.block_on(async {
+        service_runtime::telemetry::init();
+        let shutdown = service_runtime::shutdown::signal();
+        match role {
+            "auth" => {
+                let config = auth_service::Config::parse();
+                let listener = listen(config.addr).await?;
+                auth_service::serve(config, listener, shutdown).await?;
+            }
+            "tasks" => {
+                let config = task_service::Config::parse();
+                let listener = listen(config.addr).await?;
+                task_service::serve(config, listener, shutdown).await?;
+            }
+            "gateway" => {
+                let config = gateway::Config::parse();
+                let listener = listen(config.addr).await?;
+                gateway::run(config, listener, shutdown).await?;
+            }
+            "floor" => {
+                let listener = listen("127.0.0.1:0".parse()?).await?;
+                crate::floor::serve(listener).await?;
+            }
+            other => anyhow::bail!("unknown {ROLE_VAR} {other:?}"),
+        }
+        Ok(())
+    })
+}
+
+/// Binds `addr` and tells the parent where it listens.
+async fn listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(addr).await?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{LISTENING} {}", listener.local_addr()?)?;
+    stdout.flush()?;
+    Ok(listener)
+}

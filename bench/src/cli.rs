@@ -1,0 +1,92 @@
+//! The benchmark's settings: every flag can also be set through the environment.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Parser, ValueEnum};
+
+/// Benchmarks the todo stack: starts it, loads it with concurrent clients and
+/// reports throughput, latency, CPU and memory per scenario.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "bench", version)]
+pub struct Args {
+    /// Scenarios to run; all of them when none is named.
+    #[arg(value_enum)]
+    pub scenarios: Vec<Scenario>,
+    /// Measured time of each run, after the warm-up.
+    #[arg(long, env = "BENCH_DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Load applied before measuring, so connections, caches and pools are warm.
+    #[arg(long, env = "BENCH_WARMUP", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
+    /// Runs of each scenario; the median run is reported.
+    #[arg(long, env = "BENCH_RUNS", default_value_t = 3)]
+    pub runs: usize,
+    /// Concurrent clients (each with one call in flight) per scenario.
+    #[arg(long, env = "BENCH_CLIENTS", default_value_t = 32)]
+    pub clients: usize,
+    /// HTTP/2 connections the clients of a scenario share.
+    #[arg(long, env = "BENCH_CONNECTIONS", default_value_t = 4)]
+    pub connections: usize,
+    /// Users made before the load; the clients act as these users in turn.
+    #[arg(long, env = "BENCH_USERS", default_value_t = 100)]
+    pub users: usize,
+    /// Tasks each user has before the load.
+    #[arg(long, env = "BENCH_TASKS_PER_USER", default_value_t = 30)]
+    pub tasks_per_user: usize,
+    /// WatchTasks streams each user keeps open in the `watch` scenario.
+    #[arg(long, env = "BENCH_WATCHERS_PER_USER", default_value_t = 10)]
+    pub watchers_per_user: usize,
+    /// Writes per second in the `watch` scenario, spread over the users.
+    #[arg(long, env = "BENCH_WATCH_WRITES", default_value_t = 200)]
+    pub watch_writes_per_second: u32,
+    /// A PostgreSQL server (`postgres://…`): the database scenarios (list,
+    /// create, update) run again on it, in fresh databases that are dropped after.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub postgres: Option<String>,
+    /// Writes the results as a Markdown report to this file (e.g. BENCHMARKS.md).
+    #[arg(long, env = "BENCH_MARKDOWN")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// What is measured. The order is the order they run in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Scenario {
+    /// A bare tonic server answering ListTasks from memory: the framework's limit here.
+    Floor,
+    /// Authenticated ListTasks (a page of 20), straight to the task service.
+    List,
+    /// The same through the gateway, as native gRPC.
+    ListGateway,
+    /// The same through the gateway, as grpc-web over HTTP/1.1.
+    ListGrpcWeb,
+    /// CreateTask, straight to the task service.
+    Create,
+    /// UpdateTask completing and reopening a task, with etags.
+    Update,
+    /// TokenService.ValidateToken, straight to the auth service.
+    Validate,
+    /// Login (one argon2id verification each).
+    Login,
+    /// ListTasks while as many logins as the hashing pool takes run at once.
+    LoginStorm,
+    /// Many open WatchTasks streams: time from a write to every watcher of its user.
+    Watch,
+}
+
+impl Scenario {
+    pub fn all() -> Vec<Self> {
+        Self::value_variants().to_vec()
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Scenarios whose cost is mostly the database; they run on PostgreSQL too.
+    pub fn uses_database(self) -> bool {
+        matches!(self, Self::List | Self::Create | Self::Update)
+    }
+}

@@ -1,0 +1,135 @@
+//! The benchmark of the whole stack: it starts the auth service, the task
+//! service and the gateway as separate processes (and a bare tonic "floor"
+//! server to compare them with), loads them with concurrent clients, and
+//! reports throughput, latency, CPU and memory per scenario, with the targets
+//! the stack must meet as ratios measured in the same run.
+
+pub mod child;
+pub mod cli;
+pub mod floor;
+pub mod load;
+pub mod process;
+pub mod report;
+pub mod scenarios;
+pub mod stack;
+
+use std::path::Path;
+
+use cli::{Args, Scenario};
+use report::{Report, Row};
+use scenarios::{Target, Users};
+use stack::{Service, Stack};
+
+/// Runs the scenarios `args` names and reports them; fails when any call failed.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut scenarios = if args.scenarios.is_empty() {
+        Scenario::all()
+    } else {
+        args.scenarios.clone()
+    };
+    scenarios.sort();
+    scenarios.dedup();
+    let dir = std::env::temp_dir().join(format!("todo-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let report = match measure(&args, &scenarios, &dir).await {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("the services' logs are in {}", dir.display());
+            return Err(error);
+        }
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!("\n{}", report.targets_text());
+    if let Some(path) = &args.markdown {
+        report::write_markdown(path, &report.markdown())?;
+        println!("wrote {}", path.display());
+    }
+    let errors: u64 = report
+        .rows
+        .iter()
+        .map(|row| row.measured.outcome.error_count())
+        .sum();
+    anyhow::ensure!(errors == 0, "{errors} calls failed; see the errors column");
+    Ok(())
+}
+
+async fn measure(args: &Args, scenarios: &[Scenario], dir: &Path) -> anyhow::Result<Report> {
+    let mut report = Report::new(args);
+    let floor = Service::spawn("floor", "floor", &[], dir).await?;
+    let sqlite = Stack::start(None, &dir.join("sqlite")).await?;
+    report.idle_rss = rss(&sqlite)?;
+    let users = make_users(&sqlite, args).await?;
+    let target = Target {
+        args,
+        stack: &sqlite,
+        floor: &floor,
+        users: &users,
+    };
+    for &scenario in scenarios {
+        report.rows.push(median_run(&target, scenario).await?);
+    }
+    report.end_rss = rss(&sqlite)?;
+    sqlite.stop().await?;
+
+    let on_postgres: Vec<_> = scenarios
+        .iter()
+        .copied()
+        .filter(|scenario| scenario.uses_database())
+        .collect();
+    if let (Some(url), false) = (&args.postgres, on_postgres.is_empty()) {
+        let postgres = Stack::start(Some(url), &dir.join("postgres")).await?;
+        let users = make_users(&postgres, args).await?;
+        let target = Target {
+            args,
+            stack: &postgres,
+            floor: &floor,
+            users: &users,
+        };
+        for scenario in on_postgres {
+            report.rows.push(median_run(&target, scenario).await?);
+        }
+        postgres.stop().await?;
+    }
+    Ok(report)
+}
+
+async fn make_users(stack: &Stack, args: &Args) -> anyhow::Result<Users> {
+    eprintln!(
+        "{}: making {} users with {} tasks each",
+        stack.engine, args.users, args.tasks_per_user
+    );
+    scenarios::make_users(stack, args).await
+}
+
+/// Each service's resident memory now, in MiB.
+fn rss(stack: &Stack) -> anyhow::Result<Vec<(&'static str, f64)>> {
+    stack
+        .services()
+        .iter()
+        .map(|service| Ok((service.name, process::memory(service.pid)?.rss_mib)))
+        .collect()
+}
+
+/// Runs `scenario` `args.runs` times and keeps the median run: by calls per
+/// second, or by p99 latency where latency is what the scenario is about.
+async fn median_run(target: &Target<'_>, scenario: Scenario) -> anyhow::Result<Row> {
+    let mut runs = Vec::new();
+    for _ in 0..target.args.runs.max(1) {
+        runs.push(target.run(scenario).await?);
+    }
+    let key = |measured: &scenarios::Measured| match scenario {
+        Scenario::LoginStorm | Scenario::Watch => measured.outcome.latency_ms(0.99),
+        _ => measured.outcome.per_second(),
+    };
+    let keys: Vec<f64> = runs.iter().map(key).collect();
+    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let row = Row {
+        scenario,
+        engine: target.stack.engine,
+        measured: runs.swap_remove(runs.len() / 2),
+        runs: keys,
+    };
+    println!("{}", row.console());
+    Ok(row)
+}

@@ -1,0 +1,201 @@
+//! The stack under test: the auth service, the task service and the gateway
+//! as separate processes talking gRPC over loopback, as in production, on
+//! SQLite in a temporary directory or in fresh PostgreSQL databases.
+
+use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
+
+use anyhow::{Context, bail};
+use service_runtime::test_database::TestDatabase;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+use crate::child::{LISTENING, ROLE_VAR};
+
+/// The signing secret of the benchmark's auth service (it never leaves this run).
+const JWT_SECRET: &str = "bench-only-secret-0123456789abcdefghijklmnop";
+
+/// One running service.
+#[derive(Debug)]
+pub struct Service {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    pub pid: u32,
+    _child: Child,
+}
+
+impl Service {
+    /// Starts this binary as `role` with the service's own `args`, logging to
+    /// `log_dir`, and waits until it listens.
+    pub async fn spawn(
+        name: &'static str,
+        role: &str,
+        args: &[String],
+        log_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(log_dir)?;
+        let log_path = log_dir.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let mut command = Command::new(std::env::current_exe()?);
+        // The services read their settings from the environment too; only the
+        // flags given here may configure them.
+        command
+            .env_clear()
+            .env(ROLE_VAR, role)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .kill_on_drop(true);
+        if let Ok(filter) = std::env::var("RUST_LOG") {
+            command.env("RUST_LOG", filter);
+        }
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start {name}"))?;
+        let pid = child.id().context("the child has no pid")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+            .await
+            .with_context(|| format!("{name} did not start within 2 minutes"))??;
+        let Some(addr) = first
+            .as_deref()
+            .and_then(|line| line.strip_prefix(LISTENING))
+            .and_then(|addr| addr.trim().parse().ok())
+        else {
+            bail!("{name} failed to start; see {}", log_path.display());
+        };
+        Ok(Self {
+            name,
+            addr,
+            pid,
+            _child: child,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// Where the services keep their data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+/// The three services, each in its own process.
+#[derive(Debug)]
+pub struct Stack {
+    pub engine: Engine,
+    pub auth: Service,
+    pub tasks: Service,
+    pub gateway: Service,
+    databases: [TestDatabase; 2],
+}
+
+impl Stack {
+    /// Starts the stack on SQLite files under `dir`, or on new databases of
+    /// the PostgreSQL server at `postgres`.
+    pub async fn start(postgres: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
+        let auth_database = TestDatabase::create_on(postgres).await;
+        let task_database = TestDatabase::create_on(postgres).await;
+        let engine = if auth_database.is_postgres() {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        };
+        let local = "127.0.0.1:0".to_owned();
+        let auth = Service::spawn(
+            "auth",
+            "auth",
+            &[
+                "--addr".into(),
+                local.clone(),
+                "--data-dir".into(),
+                dir.join("auth").display().to_string(),
+                "--database-url".into(),
+                auth_database.url.clone(),
+                "--jwt-secret".into(),
+                JWT_SECRET.into(),
+                // The benchmark logs in many times as the same users.
+                "--login-max-failures".into(),
+                u32::MAX.to_string(),
+            ],
+            dir,
+        )
+        .await?;
+        let tasks = Service::spawn(
+            "tasks",
+            "tasks",
+            &[
+                "--addr".into(),
+                local.clone(),
+                "--data-dir".into(),
+                dir.join("tasks").display().to_string(),
+                "--database-url".into(),
+                task_database.url.clone(),
+                "--auth-url".into(),
+                auth.url(),
+            ],
+            dir,
+        )
+        .await?;
+        let gateway = Service::spawn(
+            "gateway",
+            "gateway",
+            &[
+                "--addr".into(),
+                local,
+                "--auth-upstreams".into(),
+                auth.url(),
+                "--task-upstreams".into(),
+                tasks.url(),
+                "--web-dir".into(),
+                dir.join("no-web-app").display().to_string(),
+            ],
+            dir,
+        )
+        .await?;
+        Ok(Self {
+            engine,
+            auth,
+            tasks,
+            gateway,
+            databases: [auth_database, task_database],
+        })
+    }
+
+    pub fn services(&self) -> [&Service; 3] {
+        [&self.auth, &self.tasks, &self.gateway]
+    }
+
+    /// Kills the services and drops their PostgreSQL databases.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let Self {
+            auth,
+            tasks,
+            gateway,
+            databases,
+            ..
+        } = self;
+        drop((gateway, tasks, auth));
+        for database in databases {
+            database.remove().await?;
+        }
+        Ok(())
+    }
+}

@@ -229,7 +229,9 @@ impl Report {
         let _ = writeln!(md, "{BEGIN}");
         let _ = writeln!(
             md,
-            "Measured on {}, commit `{}`, {} CPU cores. {}.\n",
+            "Measured on {}, commit `{}`, {} CPU cores. {}. Reproduce with \
+             `DATABASE_URL=postgres://… cargo run --release -p bench -- --markdown BENCHMARKS.md` \
+             (without `DATABASE_URL`: SQLite only).\n",
             self.date, self.commit, self.cores, self.settings
         );
         let _ = writeln!(

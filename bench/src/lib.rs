@@ -66,9 +66,7 @@ async fn measure(args: &Args, scenarios: &[Scenario], dir: &Path) -> anyhow::Res
         floor: &floor,
         users: &users,
     };
-    for &scenario in scenarios {
-        report.rows.push(median_run(&target, scenario).await?);
-    }
+    report.rows.extend(run_rounds(&target, scenarios).await?);
     report.end_rss = rss(&sqlite)?;
     sqlite.stop().await?;
 
@@ -86,9 +84,7 @@ async fn measure(args: &Args, scenarios: &[Scenario], dir: &Path) -> anyhow::Res
             floor: &floor,
             users: &users,
         };
-        for scenario in on_postgres {
-            report.rows.push(median_run(&target, scenario).await?);
-        }
+        report.rows.extend(run_rounds(&target, &on_postgres).await?);
         postgres.stop().await?;
     }
     Ok(report)
@@ -111,25 +107,47 @@ fn rss(stack: &Stack) -> anyhow::Result<Vec<(&'static str, f64)>> {
         .collect()
 }
 
-/// Runs `scenario` `args.runs` times and keeps the median run: by calls per
-/// second, or by p99 latency where latency is what the scenario is about.
-async fn median_run(target: &Target<'_>, scenario: Scenario) -> anyhow::Result<Row> {
-    let mut runs = Vec::new();
-    for _ in 0..target.args.runs.max(1) {
-        runs.push(target.run(scenario).await?);
+/// Runs every scenario `args.runs` times, in rounds (each scenario once per
+/// round), and keeps each one's median run: by calls per second, or by p99
+/// latency where latency is what the scenario is about. Rounds spread each
+/// scenario's runs over the whole benchmark, so a stretch of time when the
+/// shared host is slow weighs on all scenarios alike, not on one of them.
+async fn run_rounds(target: &Target<'_>, scenarios: &[Scenario]) -> anyhow::Result<Vec<Row>> {
+    let rounds = target.args.runs.max(1);
+    let mut runs: Vec<Vec<scenarios::Measured>> = vec![Vec::new(); scenarios.len()];
+    for round in 1..=rounds {
+        for (index, &scenario) in scenarios.iter().enumerate() {
+            let measured = target.run(scenario).await?;
+            let row = Row {
+                scenario,
+                engine: target.stack.engine,
+                runs: vec![key(scenario, &measured)],
+                measured: measured.clone(),
+            };
+            println!("run {round}/{rounds} {}", row.console());
+            runs[index].push(measured);
+        }
     }
-    let key = |measured: &scenarios::Measured| match scenario {
+    let mut rows = Vec::new();
+    for (&scenario, mut runs) in scenarios.iter().zip(runs) {
+        let keys: Vec<f64> = runs.iter().map(|run| key(scenario, run)).collect();
+        runs.sort_by(|a, b| key(scenario, a).total_cmp(&key(scenario, b)));
+        let row = Row {
+            scenario,
+            engine: target.stack.engine,
+            measured: runs.swap_remove(runs.len() / 2),
+            runs: keys,
+        };
+        println!("median {}", row.console());
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The figure a scenario's runs are ranked by.
+fn key(scenario: Scenario, measured: &scenarios::Measured) -> f64 {
+    match scenario {
         Scenario::LoginStorm | Scenario::Watch => measured.outcome.latency_ms(0.99),
         _ => measured.outcome.per_second(),
-    };
-    let keys: Vec<f64> = runs.iter().map(key).collect();
-    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
-    let row = Row {
-        scenario,
-        engine: target.stack.engine,
-        measured: runs.swap_remove(runs.len() / 2),
-        runs: keys,
-    };
-    println!("{}", row.console());
-    Ok(row)
+    }
 }

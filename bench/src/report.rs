@@ -94,7 +94,7 @@ impl Report {
             date: time::OffsetDateTime::now_utc().date().to_string(),
             commit: commit(),
             settings: format!(
-                "{} runs of {} after a {} warm-up; {} clients over {} HTTP/2 connections; \
+                "{} rounds, each running every scenario for {} after a {} warm-up, the median run kept; {} clients over {} HTTP/2 connections; \
                  {} users with {} tasks each; watch: {} streams per user, {} writes/s",
                 args.runs,
                 humantime::format_duration(args.duration),

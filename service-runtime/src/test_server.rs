@@ -85,8 +85,15 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
 }
 
 /// A client interceptor that adds `authorization: Bearer <token>` to every call.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Bearer(pub String);
+
+/// Tokens are secrets: a debug print shows that there is one, not what it is.
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer([redacted])")
+    }
+}
 
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {

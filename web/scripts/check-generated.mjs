@@ -1,4 +1,4 @@
-// Fails when src/gen differs from what `buf generate` makes of ../proto now.
+// Fails when src/gen differs from what `npm run gen` makes of ../proto and proto/ now.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 
 const copy = mkdtempSync(join(tmpdir(), "todo-gen-"));
 cpSync("src/gen", copy, { recursive: true });
-execFileSync("npx", ["buf", "generate", "..", "--template", "buf.gen.yaml"], { stdio: "inherit" });
+execFileSync("npm", ["run", "--silent", "gen"], { stdio: "inherit" });
 try {
   execFileSync("git", ["diff", "--no-index", "--exit-code", copy, "src/gen"], { stdio: "inherit" });
   console.log("src/gen matches proto/");

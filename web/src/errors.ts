@@ -1,58 +1,102 @@
-// Turns gRPC errors into what a person reads, and says which form field a
-// message belongs next to (the server names it: "email: ...", "password: ...").
+// Turns gRPC errors into what a person reads. Which form field a message
+// belongs to and how long to wait come from the error's details
+// (google.rpc.BadRequest, google.rpc.RetryInfo), never from its wording.
 import { Code, ConnectError } from "@connectrpc/connect";
+import { type BadRequest_FieldViolation, BadRequestSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb";
+
+/** The form fields a message can sit next to. */
+export type FormField = "email" | "password" | "current_password" | "new_password" | "title" | "description" | "priority" | "tags" | "due";
 
 export interface Problem {
-  /** The form field the message belongs to, or undefined for a general message. */
-  field?: string;
+  /** A sentence for the whole form or screen; it stands on its own wherever it is shown. */
   message: string;
+  /** Shorter messages for the fields they are about, when the server named them. */
+  fields: Partial<Record<FormField, string>>;
   /** The backend is unreachable: show a calm "reconnecting" state, not an error. */
-  offline?: boolean;
+  offline: boolean;
 }
 
-/** Field names as the server writes them, mapped to the form's field names. */
-const FIELDS: Record<string, string> = {
+/** What the user was doing: the same code means different things at sign-in and on the task screen. */
+export type Context = "login" | "signup" | "task";
+
+/** Request fields as the servers name them in BadRequest, mapped to the forms' fields. */
+const FIELDS: Readonly<Record<string, FormField>> = {
   email: "email",
   password: "password",
-  new_password: "new_password",
   current_password: "current_password",
+  new_password: "new_password",
   "task.title": "title",
   "task.description": "description",
+  "task.priority": "priority",
   "task.tags": "tags",
   "task.due_time": "due",
 };
 
-export function describe(error: unknown, context: "login" | "signup" | "task" = "task"): Problem {
-  if (!(error instanceof ConnectError)) {
-    return { message: "Something went wrong. Please try again." };
-  }
-  const message = error.rawMessage;
+export function describe(error: unknown, context: Context = "task"): Problem {
+  if (!(error instanceof ConnectError)) return general("Something went wrong. Please try again.");
   switch (error.code) {
-    case Code.InvalidArgument: {
-      const colon = message.indexOf(":");
-      const name = colon > 0 ? message.slice(0, colon) : "";
-      const field = FIELDS[name];
-      const text = colon > 0 ? message.slice(colon + 1).trim() : message;
-      return field ? { field, message: capitalize(text) } : { message: capitalize(message) };
-    }
+    case Code.InvalidArgument:
+      return { ...general(capitalize(error.rawMessage)), fields: fieldMessages(error.findDetails(BadRequestSchema).flatMap((request) => request.fieldViolations)) };
     case Code.AlreadyExists:
-      return { field: "email", message: "An account with this email already exists. Sign in instead?" };
+      return atField("email", "An account with this email already exists. Sign in instead?");
     case Code.Unauthenticated:
-      return context === "login"
-        ? { field: "password", message: "Wrong email or password." }
-        : { message: "Your session has ended. Please sign in again." };
-    case Code.ResourceExhausted:
-      return { field: context === "task" ? undefined : "password", message: `Too many attempts: ${message.replace(/^too many failed logins for this email; /, "")}.` };
+      return context === "login" ? atField("password", "Wrong email or password.") : general("Your session has ended. Please sign in again.");
+    case Code.ResourceExhausted: {
+      const message = tooMany(error);
+      return context === "task" ? general(message) : atField("password", message);
+    }
     case Code.Unavailable:
     case Code.DeadlineExceeded:
-      return { message: "Reconnecting…", offline: true };
+      return offline();
+    case Code.Unknown:
+      // fetch() itself failed (no connection): Connect-ES reports its TypeError as UNKNOWN.
+      return error.cause instanceof TypeError ? offline() : general(OUR_SIDE);
     case Code.Aborted:
-      return { message: "Someone else changed this task meanwhile." };
+      return general("Someone else changed this task meanwhile.");
     case Code.NotFound:
-      return { message: "This task no longer exists." };
+      return general("This task no longer exists.");
     default:
-      return { message: "Something went wrong on our side. Please try again." };
+      return general(OUR_SIDE);
   }
+}
+
+const OUR_SIDE = "Something went wrong on our side. Please try again.";
+
+function general(message: string): Problem {
+  return { message, fields: {}, offline: false };
+}
+
+function atField(field: FormField, message: string): Problem {
+  return { message, fields: { [field]: message }, offline: false };
+}
+
+function offline(): Problem {
+  return { message: "Reconnecting…", fields: {}, offline: true };
+}
+
+/** Each violation's description at its form field; the first one wins when a field has several. */
+function fieldMessages(violations: readonly BadRequest_FieldViolation[]): Problem["fields"] {
+  const fields: Problem["fields"] = {};
+  for (const violation of violations) {
+    const field = FIELDS[violation.field];
+    if (field && !fields[field]) fields[field] = capitalize(violation.description);
+  }
+  return fields;
+}
+
+function tooMany(error: ConnectError): string {
+  const delay = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  if (!delay) return "Too many attempts. Please wait a little and try again.";
+  return `Too many attempts: try again in ${waitText(Number(delay.seconds) * 1000 + delay.nanos / 1e6)}.`;
+}
+
+/** A wait as a person reads it, rounded up so it never promises too early: `45 s`, `2 min`, `2 min 5 s`. */
+export function waitText(ms: number): string {
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  if (minutes === 0) return `${rest} s`;
+  return rest === 0 ? `${minutes} min` : `${minutes} min ${rest} s`;
 }
 
 function capitalize(text: string): string {

@@ -1,6 +1,7 @@
 // The signed-in session: tokens kept in storage so a reload stays signed in,
-// and an access token refreshed before it expires. Refresh tokens work once,
-// so concurrent refreshes are merged into one.
+// an access token refreshed before it expires (refresh tokens work once, so
+// concurrent refreshes are merged into one), and word to listeners when the
+// server has ended the session.
 import { Code, ConnectError } from "@connectrpc/connect";
 
 export interface Tokens {
@@ -13,15 +14,18 @@ export interface Tokens {
 
 export type Refresher = (refreshToken: string) => Promise<Tokens>;
 
+export type TokenStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+
 const KEY = "todo.session";
 /** Refresh this long before the access token expires. */
 const MARGIN_MS = 60_000;
 
 export class Session {
   private refreshing: Promise<Tokens> | undefined;
+  private readonly endedListeners = new Set<() => void>();
 
   constructor(
-    private readonly storage: Pick<Storage, "getItem" | "setItem" | "removeItem">,
+    private readonly storage: TokenStorage,
     private readonly refresher: Refresher,
     private readonly now: () => number = Date.now,
   ) {}
@@ -40,8 +44,23 @@ export class Session {
     this.storage.setItem(KEY, JSON.stringify(tokens));
   }
 
-  clear(): void {
+  /** Forgets the tokens because the user signed out; returns them for the logout call. */
+  signOut(): Tokens | undefined {
+    const tokens = this.tokens;
     this.storage.removeItem(KEY);
+    return tokens;
+  }
+
+  /** The server refused the session for good (or it is gone): forget it and tell the listeners. */
+  end(): void {
+    this.storage.removeItem(KEY);
+    for (const listener of this.endedListeners) listener();
+  }
+
+  /** Calls `listener` each time the server ends the session; returns how to stop listening. */
+  onEnded(listener: () => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
   }
 
   /** A usable access token, refreshed first when it is about to expire. */
@@ -52,18 +71,22 @@ export class Session {
     return (await this.refresh()).accessToken;
   }
 
-  /** Trades the refresh token for new tokens; concurrent callers share one call. */
+  /** Trades the refresh token for new tokens; concurrent callers share one call. A refused refresh token, or none left, ends the session. */
   refresh(): Promise<Tokens> {
     if (!this.refreshing) {
       const tokens = this.tokens;
-      if (!tokens) return Promise.reject(new ConnectError("not signed in", Code.Unauthenticated));
+      if (!tokens) {
+        // Signed out meanwhile (perhaps in another tab): nothing is left to refresh.
+        this.end();
+        return Promise.reject(new ConnectError("not signed in", Code.Unauthenticated));
+      }
       this.refreshing = this.refresher(tokens.refreshToken)
         .then((fresh) => {
           this.save(fresh);
           return fresh;
         })
         .catch((error: unknown) => {
-          if (error instanceof ConnectError && error.code === Code.Unauthenticated) this.clear();
+          if (error instanceof ConnectError && error.code === Code.Unauthenticated) this.end();
           throw error;
         })
         .finally(() => {
@@ -71,18 +94,5 @@ export class Session {
         });
     }
     return this.refreshing;
-  }
-
-  /** Runs `call` with a token; on UNAUTHENTICATED refreshes once and retries. */
-  async withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
-    const token = await this.accessToken();
-    if (!token) throw new ConnectError("not signed in", Code.Unauthenticated);
-    try {
-      return await call(token);
-    } catch (error) {
-      if (!(error instanceof ConnectError) || error.code !== Code.Unauthenticated) throw error;
-      const fresh = await this.refresh();
-      return call(fresh.accessToken);
-    }
   }
 }

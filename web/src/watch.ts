@@ -1,7 +1,8 @@
-// Keeps a WatchTasks stream open: reconnects with exponential backoff when it
+// Keeps a WatchTasks stream open: reports it connected once the server has
+// answered (so it is subscribed), reconnects with exponential backoff when it
 // drops, and asks for a re-sync each time it is back (events may have been missed).
-import { type TaskEvent } from "./gen/todo/task/v1/task_pb";
-import { bearer, session, tasks } from "./api";
+import { Code, type Client, ConnectError } from "@connectrpc/connect";
+import { type TaskEvent, type TaskService } from "./gen/todo/task/v1/task_pb";
 
 export interface WatchHandlers {
   onEvent(event: TaskEvent): void;
@@ -10,30 +11,62 @@ export interface WatchHandlers {
   onDisconnected(): void;
 }
 
-export function watchTasks(handlers: WatchHandlers): () => void {
+export interface WatchOptions {
+  /** The first wait before reconnecting; it doubles on each failure in a row. */
+  firstDelayMs?: number;
+  maxDelayMs?: number;
+  /** Waits `ms`, or less when `signal` aborts (injectable for tests). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Watches until the returned function is called. */
+export function watchTasks(
+  client: Pick<Client<typeof TaskService>, "watchTasks">,
+  handlers: WatchHandlers,
+  { firstDelayMs = 500, maxDelayMs = 10_000, sleep = abortableSleep }: WatchOptions = {},
+): () => void {
   const controller = new AbortController();
-  let delay = 500;
-  (async () => {
-    while (!controller.signal.aborted) {
+  const { signal } = controller;
+  void (async () => {
+    let delay = firstDelayMs;
+    while (!signal.aborted) {
+      let opened = false;
       try {
-        const token = await session.accessToken();
-        if (!token) return;
-        const stream = tasks.watchTasks({}, { ...bearer(token), signal: controller.signal, timeoutMs: 0 });
-        handlers.onConnected();
-        delay = 500;
+        const stream = client.watchTasks({}, {
+          signal,
+          timeoutMs: 0,
+          onHeader: () => {
+            opened = true;
+            delay = firstDelayMs;
+            handlers.onConnected();
+          },
+        });
         for await (const message of stream) {
           if (message.event) handlers.onEvent(message.event);
         }
-      } catch {
-        if (controller.signal.aborted) return;
-        // A refused token is refreshed before the next attempt.
-        await session.refresh().catch(() => undefined);
+      } catch (error) {
+        if (signal.aborted) return;
+        // The token of an open stream expired and the session was refreshed
+        // meanwhile: reconnect at once instead of reporting an outage.
+        if (opened && error instanceof ConnectError && error.code === Code.Unauthenticated) continue;
       }
-      if (controller.signal.aborted) return;
+      if (signal.aborted) return;
       handlers.onDisconnected();
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 10_000);
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, maxDelayMs);
     }
   })();
   return () => controller.abort();
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }

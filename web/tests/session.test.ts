@@ -40,21 +40,33 @@ describe("session", () => {
     expect(calls).toBe(1);
   });
 
-  it("retries a call once after refreshing when the server says UNAUTHENTICATED", async () => {
-    const session = new Session(memory(), async () => tokens(2, 1e12), () => 0);
-    session.save(tokens(1, 1e12));
-    const call = vi.fn(async (token: string) => {
-      if (token === "access-1") throw new ConnectError("expired", Code.Unauthenticated);
-      return "ok";
-    });
-    expect(await session.withToken(call)).toBe("ok");
-    expect(call).toHaveBeenCalledTimes(2);
-  });
-
-  it("forgets the session when the refresh token is refused", async () => {
+  it("ends the session when the refresh token is refused, and says so", async () => {
     const session = new Session(memory(), async () => Promise.reject(new ConnectError("revoked", Code.Unauthenticated)), () => 0);
+    const ended = vi.fn();
+    session.onEnded(ended);
     session.save(tokens(1, 0));
     await expect(session.accessToken()).rejects.toThrow();
     expect(session.tokens).toBeUndefined();
+    expect(ended).toHaveBeenCalledTimes(1);
+  });
+
+  it("keeps the session when the refresh fails for want of a connection", async () => {
+    const session = new Session(memory(), async () => Promise.reject(new ConnectError("upstream", Code.Unavailable)), () => 0);
+    const ended = vi.fn();
+    session.onEnded(ended);
+    session.save(tokens(1, 0));
+    await expect(session.accessToken()).rejects.toThrow();
+    expect(session.tokens?.refreshToken).toBe("refresh-1");
+    expect(ended).not.toHaveBeenCalled();
+  });
+
+  it("signs out quietly, handing back the tokens to end on the server", () => {
+    const session = new Session(memory(), vi.fn(), () => 0);
+    const ended = vi.fn();
+    session.onEnded(ended);
+    session.save(tokens(1, 1e12));
+    expect(session.signOut()?.accessToken).toBe("access-1");
+    expect(session.tokens).toBeUndefined();
+    expect(ended).not.toHaveBeenCalled();
   });
 });

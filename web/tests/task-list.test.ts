@@ -37,7 +37,7 @@ describe("task list", () => {
   it("matches filters like the server: state, tag, priority, case-insensitive query", () => {
     const milk = task("m", 1, { title: "Buy MILK", tags: ["home"], priority: Priority.HIGH });
     expect(matches(milk, { ...defaultFilter, query: "milk" })).toBe(true);
-    expect(matches(milk, { ...defaultFilter, tag: "work" })).toBe(false);
+    expect(matches(milk, { ...defaultFilter, tags: ["work"] })).toBe(false);
     expect(matches(milk, { ...defaultFilter, priority: Priority.LOW })).toBe(false);
     expect(matches(milk, { ...defaultFilter, state: "done" })).toBe(false);
   });

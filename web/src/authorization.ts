@@ -1,0 +1,75 @@
+// The one place RPCs meet the session: an interceptor that signs every call
+// that needs it with the access token (refreshed first when about to expire)
+// and, when the server refuses the session even after a refresh, ends it, so
+// whatever screen made the call, the user is sent to sign in.
+import { type DescMethod } from "@bufbuild/protobuf";
+import { type Client, Code, ConnectError, createContextKey, createContextValues, type Interceptor } from "@connectrpc/connect";
+import { AuthService } from "./gen/todo/auth/v1/auth_pb";
+import { type Session } from "./session";
+
+/** The calls that start a session: they carry no token. */
+const PUBLIC: ReadonlySet<DescMethod> = new Set<DescMethod>([AuthService.method.signUp, AuthService.method.login, AuthService.method.refresh]);
+
+/**
+ * The token of a session being signed out, already gone from storage: a
+ * Logout carries it, and its refusal ends nothing.
+ */
+export const endingToken = createContextKey<string | undefined>(undefined, { description: "the access token a sign-out ends" });
+
+export function authorize(session: Session): Interceptor {
+  return (next) => async (request) => {
+    if (PUBLIC.has(request.method)) return next(request);
+    const ending = request.contextValues.get(endingToken);
+    if (ending !== undefined) {
+      request.header.set("authorization", `Bearer ${ending}`);
+      return next(request);
+    }
+    const token = await session.accessToken();
+    if (!token) {
+      session.end();
+      throw new ConnectError("not signed in", Code.Unauthenticated);
+    }
+    request.header.set("authorization", `Bearer ${token}`);
+    try {
+      const response = await next(request);
+      return response.stream ? { ...response, message: refreshOnRefusal(response.message, session) } : response;
+    } catch (error) {
+      if (!refused(error)) throw error;
+      const fresh = await session.refresh();
+      // A stream cannot be sent again from here; its owner reconnects and gets the fresh token.
+      if (request.stream) throw error;
+      request.header.set("authorization", `Bearer ${fresh.accessToken}`);
+      try {
+        return await next(request);
+      } catch (again) {
+        if (refused(again)) session.end();
+        throw again;
+      }
+    }
+  };
+}
+
+function refused(error: unknown): boolean {
+  return error instanceof ConnectError && error.code === Code.Unauthenticated;
+}
+
+/**
+ * Passes a stream's messages on; when the server ends an open stream because
+ * its token expired, refreshes the session before the error reaches the
+ * owner (a refused refresh ends the session).
+ */
+async function* refreshOnRefusal<T>(messages: AsyncIterable<T>, session: Session): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    if (refused(error)) await session.refresh();
+    throw error;
+  }
+}
+
+/** Signs out at once: forgets the session, then asks the server to end it with the token it had. */
+export function signOut(session: Session, auth: Pick<Client<typeof AuthService>, "logout">): void {
+  const tokens = session.signOut();
+  if (!tokens) return;
+  void auth.logout({}, { contextValues: createContextValues().set(endingToken, tokens.accessToken) }).catch(() => undefined);
+}

@@ -1,0 +1,81 @@
+// Editing a task in place. Saves are conditional on the version being edited
+// (its etag): when someone else saved first, their version is shown and the
+// user keeps it or saves theirs on top.
+import { create } from "@bufbuild/protobuf";
+import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { type Api } from "../api";
+import { h } from "../dom";
+import { describe } from "../errors";
+import { type Task, TaskSchema } from "../gen/todo/task/v1/task_pb";
+import { FormMessages } from "./form";
+import { dueFromInput, dueToInput, priorityFrom, priorityOptions, tagsFromInput } from "./task-fields";
+
+export interface EditorOptions {
+  tasks: Pick<Api["tasks"], "updateTask" | "getTask">;
+  task: Task;
+  /** Closes the editor showing `shown`: the saved version, theirs, or the one it opened with. */
+  onClose(shown: Task): void;
+}
+
+const EDITED = ["title", "description", "priority", "tags", "due_time"];
+
+export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormElement {
+  const messages = new FormMessages("edit-error", "edit-");
+  const input = (name: string, value: string, type = "text") => h("input", { id: `${name}-${task.id}`, name, type, value });
+  const title = input("title", task.title);
+  const description = input("description", task.description);
+  const priority = h("select", { id: `priority-${task.id}`, name: "priority" }, ...priorityOptions(task.priority));
+  const tags = input("tags", task.tags.join(", "));
+  const due = input("due", dueToInput(task), "date");
+  const form = h("form", { class: "task editor", "data-testid": "editor" },
+    messages.field("Title", title, "title"),
+    messages.field("Description", description, "description"),
+    h("div", { class: "inline" },
+      messages.field("Priority", priority, "priority"),
+      messages.field("Tags (comma-separated)", tags, "tags"),
+      messages.field("Due", due, "due")),
+    messages.general,
+    h("div", { class: "actions" },
+      h("button", { type: "submit", "data-testid": "save" }, "Save"),
+      h("button", { type: "button", class: "secondary", onclick: () => onClose(task) }, "Cancel")));
+
+  const edited = (etag: string) => create(TaskSchema, {
+    id: task.id, etag, title: title.value, description: description.value,
+    priority: priorityFrom(priority), tags: tagsFromInput(tags.value), dueTime: dueFromInput(due.value),
+  });
+
+  async function save(etag: string): Promise<void> {
+    try {
+      const saved = await tasks.updateTask({ task: edited(etag), updateMask: create(FieldMaskSchema, { paths: EDITED }) });
+      if (saved.task) onClose(saved.task);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.Aborted) await showConflict();
+      else messages.show(describe(error));
+    }
+  }
+
+  async function showConflict(): Promise<void> {
+    let theirs: Task | undefined;
+    try {
+      theirs = (await tasks.getTask({ id: task.id })).task;
+    } catch (error) {
+      messages.show(describe(error));
+      return;
+    }
+    if (!theirs) return;
+    const current = theirs;
+    messages.clear();
+    messages.general.replaceChildren(
+      h("span", { "data-testid": "conflict" }, `Someone else changed this task meanwhile. Their version: “${current.title}”${current.completed ? " (done)" : ""}. `),
+      h("button", { type: "button", "data-testid": "overwrite", onclick: () => void save(current.etag) }, "Save mine anyway"),
+      h("button", { type: "button", class: "secondary", "data-testid": "keep-theirs", onclick: () => onClose(current) }, "Keep theirs"));
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    void save(task.etag);
+  });
+  queueMicrotask(() => title.focus());
+  return form;
+}

@@ -45,6 +45,11 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
   let loading = false;
   /** Bumped by every reload, so a page asked for before it is dropped. */
   let generation = 0;
+  /**
+   * Changes placed while the first page was on its way: the server may have
+   * answered from before them, so they are placed again on top of it.
+   */
+  let sinceAsked: [TaskEvent_Kind, Task][] | undefined;
   let streamOpen = false;
   /** Open editors by task id: live updates re-render the list but keep them. */
   const editing = new Map<string, HTMLFormElement>();
@@ -110,7 +115,8 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
   }
 
   /** Applies a change to what is shown; the count follows whether the task is in the list now. */
-  function place(kind: TaskEvent_Kind, task: Task): void {
+  function place(kind: TaskEvent_Kind, task: Task, remember = true): void {
+    if (remember) sinceAsked?.push([kind, task]);
     const before = shown.some((existing) => existing.id === task.id);
     shown = applyEvent(shown, kind, task, filter);
     total += Number(shown.some((existing) => existing.id === task.id)) - Number(before);
@@ -118,7 +124,10 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
 
   async function loadMore(fresh: boolean): Promise<void> {
     if (!fresh && (loading || !nextPageToken)) return;
-    if (fresh) generation += 1;
+    if (fresh) {
+      generation += 1;
+      sinceAsked = [];
+    }
     const mine = generation;
     const asked = filter;
     loading = true;
@@ -136,13 +145,17 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
       shown = mergePage(fresh ? [] : shown, page.tasks);
       nextPageToken = page.nextPageToken;
       total = page.totalSize;
+      if (fresh) for (const [kind, task] of sinceAsked ?? []) place(kind, task, false);
       message.textContent = "";
       render();
       if (fresh && streamOpen) list.dataset.live = "connected";
     } catch {
       // Shown by `call`.
     } finally {
-      if (mine === generation) loading = false;
+      if (mine === generation) {
+        loading = false;
+        if (fresh) sinceAsked = undefined;
+      }
     }
   }
 

@@ -32,13 +32,13 @@ export function authorize(session: Session): Interceptor {
     request.header.set("authorization", `Bearer ${token}`);
     try {
       const response = await next(request);
-      return response.stream ? { ...response, message: refreshOnRefusal(response.message, session) } : response;
+      return response.stream ? { ...response, message: renewOnRefusal(response.message, session, token) } : response;
     } catch (error) {
       if (!refused(error)) throw error;
-      const fresh = await session.refresh();
+      const fresh = await renewed(session, token);
       // A stream cannot be sent again from here; its owner reconnects and gets the fresh token.
       if (request.stream) throw error;
-      request.header.set("authorization", `Bearer ${fresh.accessToken}`);
+      request.header.set("authorization", `Bearer ${fresh}`);
       try {
         return await next(request);
       } catch (again) {
@@ -53,16 +53,22 @@ function refused(error: unknown): boolean {
   return error instanceof ConnectError && error.code === Code.Unauthenticated;
 }
 
+/** A token to use instead of the refused `sent`: the session's own if another call renewed it meanwhile, else a refreshed one. */
+async function renewed(session: Session, sent: string): Promise<string> {
+  const current = session.tokens?.accessToken;
+  return current && current !== sent ? current : (await session.refresh()).accessToken;
+}
+
 /**
  * Passes a stream's messages on; when the server ends an open stream because
- * its token expired, refreshes the session before the error reaches the
- * owner (a refused refresh ends the session).
+ * its token expired, renews the token before the error reaches the owner (a
+ * refused refresh ends the session).
  */
-async function* refreshOnRefusal<T>(messages: AsyncIterable<T>, session: Session): AsyncIterable<T> {
+async function* renewOnRefusal<T>(messages: AsyncIterable<T>, session: Session, sent: string): AsyncIterable<T> {
   try {
     yield* messages;
   } catch (error) {
-    if (refused(error)) await session.refresh();
+    if (refused(error)) await renewed(session, sent);
     throw error;
   }
 }

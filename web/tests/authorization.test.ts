@@ -60,6 +60,14 @@ describe("every call carries the session", () => {
     expect(authorizationOf("CreateTask")).toEqual(["Bearer access-1", "Bearer access-2"]);
     expect(ended).not.toHaveBeenCalled();
   });
+
+  it("renews a token refused to several calls at once only once, since a refresh token works once", async () => {
+    const api = setUp();
+    server.live.delete("access-1");
+    await Promise.all([api.tasks.listTasks({}), api.tasks.createTask({ task: { title: "Buy milk" } }), api.tasks.listTasks({})]);
+    expect(server.seen.filter((call) => call.method === "Refresh")).toHaveLength(1);
+    expect(ended).not.toHaveBeenCalled();
+  });
 });
 
 describe("an ended session is handled in one place", () => {

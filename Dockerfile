@@ -1,21 +1,36 @@
-# One image for all three services; docker-compose.yml picks the binary per container.
+# One build, one small image per service: each final stage holds only its own
+# binary and the health probe (the gateway's has no argon2, sqlx or JWT code,
+# and no secrets to hold). docker-compose.yml picks the stage per container:
+#   docker build --target gateway -t todo-gateway .
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p auth-service -p task-service -p gateway \
- && mkdir -p /out/bin /out/web \
+RUN cargo build --release --locked -p auth-service -p task-service -p gateway -p service-runtime --bins \
+ && mkdir -p /out/web \
  && cp target/release/auth-service target/release/task-service target/release/gateway \
-       target/release/grpc-health-probe /out/bin/ \
+       target/release/grpc-health-probe /out/ \
  && if [ -d web/dist ]; then cp -r web/dist/. /out/web/; fi
 
-FROM debian:bookworm-slim AS runtime
+FROM debian:bookworm-slim AS base
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/todo --create-home todo
-COPY --from=build /out/bin/ /usr/local/bin/
-COPY --from=build /out/web/ /srv/web/
+COPY --from=build /out/grpc-health-probe /usr/local/bin/
 USER todo
 WORKDIR /var/lib/todo
-ENV RUST_LOG=info DATA_DIR=/var/lib/todo WEB_DIR=/srv/web
+ENV RUST_LOG=info DATA_DIR=/var/lib/todo
+
+FROM base AS auth
+COPY --from=build /out/auth-service /usr/local/bin/
+CMD ["auth-service"]
+
+FROM base AS tasks
+COPY --from=build /out/task-service /usr/local/bin/
+CMD ["task-service"]
+
+FROM base AS gateway
+COPY --from=build /out/gateway /usr/local/bin/
+COPY --from=build /out/web/ /srv/web/
+ENV WEB_DIR=/srv/web
 CMD ["gateway"]

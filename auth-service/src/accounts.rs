@@ -14,15 +14,16 @@ use crate::{
     email::Email,
     error::Error,
     password::{Hasher, Password},
-    store::{Refreshed, Store, UserRow},
+    store::{Refreshed, Store},
     token::{AccessToken, Claims, TokenKeys, unix_now},
+    user::User,
 };
 
 /// A verified bearer: its token's claims and the live session's user.
 #[derive(Debug)]
 pub struct Bearer {
     pub claims: Claims,
-    pub user: UserRow,
+    pub user: User,
 }
 
 /// The tokens of a session, as Login and Refresh return them.
@@ -30,7 +31,7 @@ pub struct Bearer {
 pub struct Tokens {
     pub access: AccessToken,
     pub refresh_token: String,
-    pub user: UserRow,
+    pub user: User,
 }
 
 /// The auth service's state and operations.
@@ -64,14 +65,14 @@ impl Accounts {
         self.keys.ttl()
     }
 
-    pub async fn sign_up(&self, email: Email, password: Password) -> Result<UserRow, Error> {
-        let user = UserRow {
+    pub async fn sign_up(&self, email: Email, password: Password) -> Result<User, Error> {
+        let password_hash = self.hasher.hash(&password).await?;
+        let user = User {
             id: uuid::Uuid::now_v7().to_string(),
             email: email.as_str().to_owned(),
-            password_hash: self.hasher.hash(&password).await?,
             create_time: unix_now(),
         };
-        self.store.insert_user(&user).await?;
+        self.store.insert_user(&user, &password_hash).await?;
         tracing::info!(user_id = %user.id, "signed up");
         Ok(user)
     }
@@ -94,8 +95,11 @@ impl Accounts {
                 retry_after: Duration::from_secs(u64::try_from(retry_after).unwrap_or(1)),
             });
         }
-        let user = self.store.find_user_by_email(&email).await?;
-        let hash = user.as_ref().map(|user| user.password_hash.clone());
+        let found = self.store.find_credentials(&email).await?;
+        let (user, hash) = match found {
+            Some(found) => (Some(found.user), Some(found.password_hash)),
+            None => (None, None),
+        };
         if !self.hasher.verify(password, hash).await? {
             tracing::info!("login refused: bad credentials");
             return Err(Error::BadCredentials);
@@ -127,7 +131,7 @@ impl Accounts {
     /// Trades a refresh token for new tokens; a reused one ends its session.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, Error> {
         if refresh_token.is_empty() {
-            return Err(Error::InvalidArgument("refresh_token: is required".into()));
+            return Err(Error::invalid("refresh_token", "is required"));
         }
         let now = unix_now();
         let next = new_refresh_token();
@@ -151,11 +155,11 @@ impl Accounts {
             }
             Refreshed::Reused => {
                 tracing::warn!("refresh token reused: session revoked");
-                Err(Error::Unauthenticated(
+                Err(Error::unauthenticated(
                     "refresh token already used; the session has been revoked, log in again",
                 ))
             }
-            Refreshed::Invalid => Err(Error::Unauthenticated(
+            Refreshed::Invalid => Err(Error::unauthenticated(
                 "invalid or expired refresh token; log in again",
             )),
         }
@@ -169,7 +173,7 @@ impl Accounts {
             .store
             .live_session_user(&claims.sid, &claims.sub)
             .await?
-            .ok_or(Error::Unauthenticated("session has ended; log in again"))?;
+            .ok_or(Error::unauthenticated("session has ended; log in again"))?;
         Ok(Bearer { claims, user })
     }
 
@@ -188,14 +192,9 @@ impl Accounts {
     ) -> Result<(), Error> {
         let email = Email::parse(&bearer.user.email)?;
         let new = Password::parse(new, &email, "new_password")?;
-        if !self
-            .hasher
-            .verify(current, Some(bearer.user.password_hash.clone()))
-            .await?
-        {
-            return Err(Error::InvalidArgument(
-                "current_password: is incorrect".into(),
-            ));
+        let hash = self.store.password_hash(&bearer.user.id).await?;
+        if hash.is_none() || !self.hasher.verify(current, hash).await? {
+            return Err(Error::invalid("current_password", "is incorrect"));
         }
         let hash = self.hasher.hash(&new).await?;
         self.store.update_password(&bearer.user.id, &hash).await?;

@@ -1,10 +1,11 @@
 //! The auth service's configuration: one struct, every field a command-line
 //! flag that can also be set through the environment.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
 use secrecy::SecretString;
+use service_runtime::config::StorageArgs;
 
 /// Settings of the auth service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -18,13 +19,10 @@ pub struct Config {
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
 
-    /// Directory for the SQLite database and the generated JWT secret.
-    #[arg(long, env = "DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-
-    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite:…`) URL; unset means `DATA_DIR/auth.sqlite3`.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
+    /// Where accounts are stored (`DATA_DIR/auth.sqlite3` by default); the
+    /// data directory also keeps the generated JWT secret.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     /// HS256 signing secret, at least 32 bytes. Unset: a random one is generated
     /// and kept in `DATA_DIR/jwt-secret` (fine for development only).
@@ -70,12 +68,9 @@ fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
 }
 
 impl Config {
-    /// The defaults, storing in `database_url`, with `data_dir` for the secret file.
-    /// Tests and the gateway's in-process stack start from here.
-    pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Self {
-        let mut config = Self::parse_from(["auth-service"]);
-        config.data_dir = data_dir;
-        config.database_url = database_url;
-        config
+    /// Hashing threads: the configured number, or one per CPU core.
+    pub fn hash_threads(&self) -> usize {
+        self.password_hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
     }
 }

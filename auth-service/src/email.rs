@@ -15,7 +15,7 @@ impl Email {
     /// part, a dotted domain and at most 254 characters.
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let email = raw.trim().to_lowercase();
-        let invalid = |rule: &str| Err(Error::InvalidArgument(format!("email: {rule}")));
+        let invalid = |rule: &'static str| Err(Error::invalid("email", rule));
         if email.is_empty() {
             return invalid("is required");
         }

@@ -1,16 +1,22 @@
-//! The auth service's one error type and its single mapping to gRPC statuses.
-//! Messages shown to clients are short and safe; internal causes go to the log.
+//! The auth service's one error type for RPCs and its single mapping to gRPC
+//! statuses. Messages shown to clients are short and safe; internal causes go
+//! to the log. What can stop the service from starting is
+//! `service_runtime::StartError`, not this.
 
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
+use service_runtime::{
+    database::StoreError,
+    status::{self, FieldViolation},
+};
 use tonic::{Code, Status};
 
-/// Everything that can go wrong in the auth service.
+/// Everything an auth RPC can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request is malformed: INVALID_ARGUMENT, naming the field and the rule.
+    /// A field breaks a rule: INVALID_ARGUMENT with `BadRequest` details.
     #[error("{0}")]
-    InvalidArgument(String),
+    InvalidArgument(FieldViolation),
     /// The email is taken: ALREADY_EXISTS.
     #[error("an account with this email already exists")]
     EmailTaken,
@@ -20,83 +26,59 @@ pub enum Error {
     BadCredentials,
     /// A missing, malformed, forged, expired or revoked token: UNAUTHENTICATED.
     #[error("{0}")]
-    Unauthenticated(&'static str),
-    /// Too many failed logins for this email: RESOURCE_EXHAUSTED.
-    #[error("too many failed logins for this email; try again in {}", minutes_and_seconds(*retry_after))]
+    Unauthenticated(Cow<'static, str>),
+    /// Too many failed logins for this email: RESOURCE_EXHAUSTED with `RetryInfo`.
+    #[error("too many failed logins for this email; try again in {}", status::minutes_and_seconds(*retry_after))]
     LoginThrottled { retry_after: Duration },
-    /// The database cannot be reached right now: UNAVAILABLE.
-    #[error("the account store is unavailable; retry shortly")]
-    StoreUnavailable(#[source] sqlx::Error),
-    /// A database error that is not the client's fault: INTERNAL.
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
-    /// The service cannot start with this configuration (never an RPC answer).
-    #[error("configuration: {0}")]
-    Config(String),
-    /// The service cannot bind, migrate or serve.
-    #[error("{0}")]
-    Startup(String),
+    /// The database failed: UNAVAILABLE or INTERNAL.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// Anything else that is our fault: INTERNAL.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        if service_runtime::database::is_unavailable(&error) {
-            Self::StoreUnavailable(error)
-        } else {
-            Self::Database(error)
-        }
+impl Error {
+    /// INVALID_ARGUMENT for `field` breaking the rule `description`.
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::InvalidArgument(FieldViolation::new(field, description))
+    }
+
+    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unauthenticated(message.into())
     }
 }
 
-fn minutes_and_seconds(wait: Duration) -> String {
-    let seconds = wait.as_secs().max(1);
-    match (seconds / 60, seconds % 60) {
-        (0, s) => format!("{s} s"),
-        (m, 0) => format!("{m} min"),
-        (m, s) => format!("{m} min {s} s"),
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Store(error.into())
     }
 }
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
-        let code = match &error {
-            Error::InvalidArgument(_) => Code::InvalidArgument,
-            Error::EmailTaken => Code::AlreadyExists,
-            Error::BadCredentials | Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::LoginThrottled { .. } => Code::ResourceExhausted,
-            Error::StoreUnavailable(_) => Code::Unavailable,
-            Error::Database(_) | Error::Internal(_) | Error::Config(_) | Error::Startup(_) => {
-                Code::Internal
+        match error {
+            Error::InvalidArgument(violation) => status::invalid_argument(&violation),
+            Error::EmailTaken => Status::already_exists(error.to_string()),
+            Error::BadCredentials | Error::Unauthenticated(_) => {
+                Status::unauthenticated(error.to_string())
             }
-        };
-        match &error {
-            // Our failures are logged with their cause (inside the RPC's span);
-            // the client gets the short message only.
-            Error::StoreUnavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable")
+            Error::LoginThrottled { retry_after } => {
+                status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
-            Error::Database(cause) => tracing::error!(error = %cause, "database error"),
-            Error::Internal(cause) | Error::Config(cause) | Error::Startup(cause) => {
-                tracing::error!(error = %cause, "internal error");
-            }
-            _ => {}
+            Error::Store(error) => error.into_status("the account store"),
+            Error::Internal(cause) => status::internal(&cause),
         }
-        let message = match &error {
-            Error::Database(_) | Error::Internal(_) | Error::Config(_) | Error::Startup(_) => {
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
-        };
-        Status::new(code, message)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic_types::StatusExt;
 
     #[test]
     fn throttle_message_says_how_long_to_wait() {
@@ -109,6 +91,8 @@ mod tests {
             "{}",
             status.message()
         );
+        let retry = status.get_details_retry_info().expect("RetryInfo details");
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(125)));
     }
 
     #[test]

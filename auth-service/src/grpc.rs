@@ -7,7 +7,7 @@ use std::sync::Arc;
 use proto::auth::v1::{
     ChangePasswordRequest, ChangePasswordResponse, GetCurrentUserRequest, GetCurrentUserResponse,
     LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
-    SignUpRequest, SignUpResponse, User, ValidateTokenRequest, ValidateTokenResponse,
+    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
     auth_service_server::AuthService, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
@@ -19,7 +19,7 @@ use crate::{
     email::Email,
     error::Error,
     password::Password,
-    store::UserRow,
+    user::User,
 };
 
 /// Implements both services over one shared `Accounts`.
@@ -35,30 +35,11 @@ impl AuthApi {
 
     /// The caller of a bearer-protected RPC, from `authorization: Bearer <token>`.
     async fn bearer(&self, metadata: &MetadataMap) -> Result<Bearer, Error> {
-        let token = bearer_token(metadata)?;
+        let token = service_runtime::bearer::token(metadata.as_ref())
+            .map_err(|error| Error::unauthenticated(error.to_string()))?;
         let bearer = self.accounts.authenticate(token).await?;
         tracing::Span::current().record("user_id", bearer.user.id.as_str());
         Ok(bearer)
-    }
-}
-
-/// Extracts the token from `authorization: Bearer <token>`.
-pub fn bearer_token(metadata: &MetadataMap) -> Result<&str, Error> {
-    let value = metadata.get("authorization").ok_or(Error::Unauthenticated(
-        "missing authorization metadata; send `authorization: Bearer <access_token>`",
-    ))?;
-    let value = value
-        .to_str()
-        .map_err(|_| Error::Unauthenticated("malformed authorization metadata"))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(Error::Unauthenticated(
-            "authorization metadata must be `Bearer <access_token>`",
-        )),
     }
 }
 
@@ -69,33 +50,26 @@ fn timestamp(unix_seconds: i64) -> Timestamp {
     }
 }
 
-fn user(row: &UserRow) -> User {
-    User {
-        id: row.id.clone(),
-        email: row.email.clone(),
-        create_time: Some(timestamp(row.create_time)),
+fn proto_user(user: &User) -> ProtoUser {
+    ProtoUser {
+        id: user.id.clone(),
+        email: user.email.clone(),
+        create_time: Some(timestamp(user.create_time)),
     }
 }
 
-/// The fields Login and Refresh both return.
-struct TokenFields {
-    access_token: String,
-    token_type: String,
-    expires_in: i64,
-    refresh_token: String,
-    user: Option<User>,
-}
-
-impl TokenFields {
-    fn new(tokens: Tokens, accounts: &Accounts) -> Self {
-        Self {
+/// Login and Refresh answer with the same fields in two messages of their own.
+macro_rules! tokens_response {
+    ($message:ident, $tokens:expr, $accounts:expr) => {{
+        let tokens: Tokens = $tokens;
+        $message {
             access_token: tokens.access.token,
             token_type: "bearer".to_owned(),
-            expires_in: i64::try_from(accounts.access_token_ttl().as_secs()).unwrap_or(i64::MAX),
+            expires_in: i64::try_from($accounts.access_token_ttl().as_secs()).unwrap_or(i64::MAX),
             refresh_token: tokens.refresh_token,
-            user: Some(user(&tokens.user)),
+            user: Some(proto_user(&tokens.user)),
         }
-    }
+    }};
 }
 
 #[tonic::async_trait]
@@ -109,7 +83,7 @@ impl AuthService for AuthApi {
         let password = Password::parse(password, &email, "password")?;
         let created = self.accounts.sign_up(email, password).await?;
         Ok(Response::new(SignUpResponse {
-            user: Some(user(&created)),
+            user: Some(proto_user(&created)),
         }))
     }
 
@@ -122,14 +96,7 @@ impl AuthService for AuthApi {
             .accounts
             .login(&email, SecretString::from(password))
             .await?;
-        let fields = TokenFields::new(tokens, &self.accounts);
-        Ok(Response::new(LoginResponse {
-            access_token: fields.access_token,
-            token_type: fields.token_type,
-            expires_in: fields.expires_in,
-            refresh_token: fields.refresh_token,
-            user: fields.user,
-        }))
+        Ok(Response::new(tokens_response!(LoginResponse, tokens, self.accounts)))
     }
 
     async fn refresh(
@@ -140,14 +107,7 @@ impl AuthService for AuthApi {
             .accounts
             .refresh(&request.into_inner().refresh_token)
             .await?;
-        let fields = TokenFields::new(tokens, &self.accounts);
-        Ok(Response::new(RefreshResponse {
-            access_token: fields.access_token,
-            token_type: fields.token_type,
-            expires_in: fields.expires_in,
-            refresh_token: fields.refresh_token,
-            user: fields.user,
-        }))
+        Ok(Response::new(tokens_response!(RefreshResponse, tokens, self.accounts)))
     }
 
     async fn logout(
@@ -165,7 +125,7 @@ impl AuthService for AuthApi {
     ) -> Result<Response<GetCurrentUserResponse>, Status> {
         let bearer = self.bearer(request.metadata()).await?;
         Ok(Response::new(GetCurrentUserResponse {
-            user: Some(user(&bearer.user)),
+            user: Some(proto_user(&bearer.user)),
         }))
     }
 
@@ -191,12 +151,12 @@ impl TokenService for AuthApi {
         &self,
         request: Request<ValidateTokenRequest>,
     ) -> Result<Response<ValidateTokenResponse>, Status> {
+        // The bare token, as the contract says: no `Bearer ` prefix.
         let token = request.into_inner().access_token;
-        let token = token.strip_prefix("Bearer ").unwrap_or(&token);
         if token.is_empty() {
-            return Err(Error::Unauthenticated("access_token is required").into());
+            return Err(Error::unauthenticated("access_token is required").into());
         }
-        let bearer = self.accounts.authenticate(token).await?;
+        let bearer = self.accounts.authenticate(&token).await?;
         tracing::Span::current().record("user_id", bearer.user.id.as_str());
         Ok(Response::new(ValidateTokenResponse {
             user_id: bearer.user.id,

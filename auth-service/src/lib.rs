@@ -1,26 +1,33 @@
 //! The auth service: accounts, sessions and JWT access tokens over gRPC.
-//! `serve` runs it on a listener the caller has bound, so tests and the
-//! gateway's one-process stack start the real thing.
+//! `config` → `serve` → `grpc` (translation) → `accounts` (what the service
+//! does, over the domain types `email`, `password`, `token`, `user`) →
+//! `store` (all SQL). `serve` runs it on a listener the caller has bound, so
+//! tests and the one-process stack start the real thing.
 
-pub mod accounts;
+mod accounts;
 pub mod config;
 pub mod email;
-pub mod error;
-pub mod grpc;
+mod error;
+mod grpc;
 pub mod password;
-pub mod store;
-pub mod token;
+mod store;
+mod token;
+mod user;
 
 use std::{future::Future, sync::Arc};
 
 use proto::auth::v1::{
-    auth_service_server::AuthServiceServer, token_service_server::TokenServiceServer,
+    auth_service_server::{self, AuthServiceServer},
+    token_service_server::{self, TokenServiceServer},
 };
-use service_runtime::database::{Database, Location, Migrations};
+use service_runtime::{
+    GrpcServer, StartError,
+    database::{Database, Migrations},
+};
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 
 pub use config::Config;
-pub use error::Error;
 
 static MIGRATIONS: Migrations = Migrations {
     sqlite: sqlx::migrate!("./migrations/sqlite"),
@@ -33,54 +40,23 @@ pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<(), StartError> {
     // The secret is checked first: a bad one stops the start before anything else happens.
     let keys = token::TokenKeys::from_config(&config)?;
-    let url = Location {
-        database_url: config.database_url.as_deref(),
-        data_dir: &config.data_dir,
-        sqlite_file: "auth.sqlite3",
-    }
-    .url()
-    .map_err(|error| Error::Startup(error.to_string()))?;
-    let database = Database::open(&url, &MIGRATIONS)
-        .await
-        .map_err(|error| Error::Startup(error.to_string()))?;
-    let concurrency = config
-        .password_hash_concurrency
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
-    let hasher = password::Hasher::new(concurrency).await?;
-    let accounts = Arc::new(accounts::Accounts::new(
-        &config,
-        store::Store::new(database.pool.clone()),
-        hasher,
-        keys,
-    ));
-    let api = grpc::AuthApi::new(accounts);
+    let database = Database::open(&config.storage.url("auth.sqlite3")?, &MIGRATIONS).await?;
+    let hasher = password::Hasher::new(config.hash_threads()).await?;
+    let store = store::Store::new(database.pool.clone());
+    let api = grpc::AuthApi::new(Arc::new(accounts::Accounts::new(&config, store, hasher, keys)));
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    let health_watch = service_runtime::health::watch_database(
-        reporter,
-        &[proto::service_names::AUTH, proto::service_names::TOKEN],
-        database.clone(),
-    );
-    let (reflection_v1, reflection_v1alpha) = service_runtime::reflection::services(
+    let server = GrpcServer::new(
+        "auth service",
         proto::FILE_DESCRIPTOR_SET,
-        &[proto::service_names::AUTH, proto::service_names::TOKEN],
+        &[auth_service_server::SERVICE_NAME, token_service_server::SERVICE_NAME],
     )
-    .map_err(|error| Error::Startup(error.to_string()))?;
-
-    tracing::info!(addr = %listener.local_addr().map_err(|e| Error::Startup(e.to_string()))?, "auth service listening");
-    let served = tonic::transport::Server::builder()
-        .layer(service_runtime::rpc_trace::layer())
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(AuthServiceServer::new(api.clone()))
-        .add_service(TokenServiceServer::new(api))
-        .serve_with_incoming_shutdown(service_runtime::incoming::incoming(listener), shutdown)
-        .await;
-    health_watch.abort();
-    database.pool.close().await;
-    served.map_err(|error| Error::Startup(error.to_string()))
+    // The task service asks TokenService about every token it has not seen
+    // lately; its own log shows those calls with their caller.
+    .quiet(&[token_service_server::SERVICE_NAME])
+    .database(database);
+    let routes = Routes::new(AuthServiceServer::new(api.clone())).add_service(TokenServiceServer::new(api));
+    server.serve(listener, routes, shutdown).await
 }

@@ -16,6 +16,7 @@ use argon2::{
 };
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
+use service_runtime::StartError;
 use tokio::sync::Semaphore;
 
 use crate::{email::Email, error::Error};
@@ -43,8 +44,8 @@ impl std::fmt::Debug for Password {
 impl Password {
     /// Checks a new password: 8 to 128 characters, not the email, not a
     /// commonly used password. `field` names it in the error message.
-    pub fn parse(raw: String, email: &Email, field: &str) -> Result<Self, Error> {
-        let invalid = |rule: &str| Err(Error::InvalidArgument(format!("{field}: {rule}")));
+    pub fn parse(raw: String, email: &Email, field: &'static str) -> Result<Self, Error> {
+        let invalid = |rule: &'static str| Err(Error::invalid(field, rule));
         let chars = raw.chars().count();
         if chars < MIN_CHARS {
             return invalid("must be at least 8 characters");
@@ -61,10 +62,6 @@ impl Password {
             );
         }
         Ok(Self(SecretString::from(raw)))
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
     }
 }
 
@@ -94,16 +91,14 @@ impl Hasher {
     /// A pool of `threads` hashing threads (each hash uses 19 MiB and one core).
     /// Keeping the threads for good also keeps the memory bounded: each
     /// reuses its own 19 MiB instead of every short-lived thread keeping one.
-    pub async fn new(threads: usize) -> Result<Self, Error> {
+    pub async fn new(threads: usize) -> Result<Self, StartError> {
         let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("argon2-{i}"))
             .start_handler(|_| lower_priority())
             .build()
-            .map_err(|error| {
-                Error::Startup(format!("cannot start the hashing threads: {error}"))
-            })?;
+            .map_err(|error| StartError::other("cannot start the hashing threads", error))?;
         let mut hasher = Self {
             pool: Arc::new(pool),
             permits: Arc::new(Semaphore::new(threads)),
@@ -111,7 +106,8 @@ impl Hasher {
         };
         let dummy = hasher
             .run(|| hash_blocking("not a real password, only for timing"))
-            .await?;
+            .await
+            .map_err(|error| StartError::other("cannot hash with argon2", error))?;
         hasher.dummy_hash = dummy.into();
         Ok(hasher)
     }

@@ -3,33 +3,28 @@
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
-use crate::error::Error;
+use crate::{error::Error, user::User};
 
-/// An account as stored.
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: String,
-    pub email: String,
-    pub password_hash: String,
-    pub create_time: i64,
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        create_time: row.try_get("create_time")?,
+    })
 }
 
-impl UserRow {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            id: row.try_get("id")?,
-            email: row.try_get("email")?,
-            password_hash: row.try_get("password_hash")?,
-            create_time: row.try_get("create_time")?,
-        })
-    }
+/// An account with the hash its password is checked against.
+#[derive(Debug)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
 }
 
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum Refreshed {
     /// The token was live: it is now used up and `new_hash` replaces it.
-    Rotated { session_id: String, user: UserRow },
+    Rotated { session_id: String, user: User },
     /// The token had been used before: the session is now revoked.
     Reused,
     /// No such token, or its session is over.
@@ -49,13 +44,13 @@ impl Store {
 
     /// Inserts a user; a taken email becomes `EmailTaken` through the unique
     /// constraint, so two sign-ups racing for one email cannot both win.
-    pub async fn insert_user(&self, user: &UserRow) -> Result<(), Error> {
+    pub async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, create_time) VALUES ($1, $2, $3, $4)",
         )
         .bind(&user.id)
         .bind(&user.email)
-        .bind(&user.password_hash)
+        .bind(password_hash)
         .bind(user.create_time)
         .execute(&self.pool)
         .await
@@ -69,13 +64,29 @@ impl Store {
         Ok(())
     }
 
-    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>, Error> {
+    /// The account of `email` with its password hash, for a login.
+    pub async fn find_credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
         let row =
             sqlx::query("SELECT id, email, password_hash, create_time FROM users WHERE email = $1")
                 .bind(email)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.as_ref().map(UserRow::from_row).transpose()?)
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            user: user_from_row(&row)?,
+            password_hash: row.try_get("password_hash")?,
+        }))
+    }
+
+    /// The password hash of `user_id`, for a password change.
+    pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, Error> {
+        let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.try_get("password_hash")).transpose()?)
     }
 
     pub async fn update_password(&self, user_id: &str, password_hash: &str) -> Result<(), Error> {
@@ -90,7 +101,8 @@ impl Store {
     /// Counts one login attempt for `email` and returns the attempts made in
     /// the current window and when that window started. The count is taken
     /// atomically before any password is checked, so parallel attempts cannot
-    /// slip past the limit; a window older than `window_start_after` restarts.
+    /// slip past the limit; a window that started `window_secs` or more
+    /// before `now` restarts.
     pub async fn count_login_attempt(
         &self,
         email: &str,
@@ -187,7 +199,7 @@ impl Store {
         };
         let session_id: String = claimed.try_get("session_id")?;
         let user = sqlx::query(
-            "SELECT u.id, u.email, u.password_hash, u.create_time
+            "SELECT u.id, u.email, u.create_time
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.revoked = FALSE AND s.expire_time > $2",
         )
@@ -195,7 +207,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(user) = user.as_ref().map(UserRow::from_row).transpose()? else {
+        let Some(user) = user.as_ref().map(user_from_row).transpose()? else {
             tx.commit().await?;
             return Ok(Refreshed::Invalid);
         };
@@ -220,9 +232,9 @@ impl Store {
         &self,
         session_id: &str,
         user_id: &str,
-    ) -> Result<Option<UserRow>, Error> {
+    ) -> Result<Option<User>, Error> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.password_hash, u.create_time
+            "SELECT u.id, u.email, u.create_time
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked = FALSE",
         )
@@ -230,7 +242,7 @@ impl Store {
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(UserRow::from_row).transpose()?)
+        Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
     pub async fn revoke_session(&self, session_id: &str) -> Result<(), Error> {

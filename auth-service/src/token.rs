@@ -17,6 +17,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use service_runtime::StartError;
+
 use crate::{config::Config, error::Error};
 
 /// HS256 is only as strong as its key (RFC 8725 §3.5): refuse short ones.
@@ -78,16 +80,15 @@ impl std::fmt::Debug for TokenKeys {
 #[derive(Debug)]
 pub struct AccessToken {
     pub token: String,
-    pub expires_at: i64,
 }
 
 impl TokenKeys {
     /// Builds the keys from the configured secrets, or from the secret kept in
     /// the data directory (made on first start) when `JWT_SECRET` is unset.
-    pub fn from_config(config: &Config) -> Result<Self, Error> {
+    pub fn from_config(config: &Config) -> Result<Self, StartError> {
         let current = match &config.jwt_secret {
             Some(secret) => checked("JWT_SECRET", secret)?.to_vec(),
-            None => stored_secret(&config.data_dir)?,
+            None => stored_secret(&config.storage.data_dir)?,
         };
         let previous = config
             .jwt_secret_previous
@@ -129,16 +130,13 @@ impl TokenKeys {
         header.kid = Some(self.current.kid.clone());
         let token = encode(&header, &claims, &self.current.encoding)
             .map_err(|error| Error::Internal(format!("cannot sign token: {error}")))?;
-        Ok(AccessToken {
-            token,
-            expires_at: exp,
-        })
+        Ok(AccessToken { token })
     }
 
     /// Checks the signature (HS256 only), `exp`, `iss` and `aud`. Whether the
     /// session is still live is the store's question, asked by the caller.
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {
-        const INVALID: Error = Error::Unauthenticated("invalid access token");
+        const INVALID: Error = Error::Unauthenticated(std::borrow::Cow::Borrowed("invalid access token"));
         let header = decode_header(token).map_err(|_| INVALID)?;
         // The algorithm is pinned (RFC 8725 §3.1): `none`, HS384, RS256… are refused
         // here and again by `Validation`, whatever the token's header claims.
@@ -162,17 +160,17 @@ impl TokenKeys {
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    Error::Unauthenticated("access token expired; refresh it or log in again")
+                    Error::unauthenticated("access token expired; refresh it or log in again")
                 }
                 _ => INVALID,
             })
     }
 }
 
-fn checked<'a>(name: &str, secret: &'a SecretString) -> Result<&'a [u8], Error> {
+fn checked<'a>(name: &str, secret: &'a SecretString) -> Result<&'a [u8], StartError> {
     let bytes = secret.expose_secret().as_bytes();
     if bytes.len() < MIN_SECRET_BYTES {
-        return Err(Error::Config(format!(
+        return Err(StartError::Config(format!(
             "{name} must be at least {MIN_SECRET_BYTES} bytes (it has {}); generate one with `openssl rand -base64 48`",
             bytes.len()
         )));
@@ -182,10 +180,10 @@ fn checked<'a>(name: &str, secret: &'a SecretString) -> Result<&'a [u8], Error> 
 
 /// Reads the secret kept in `data_dir`, making it (256 random bits, file mode
 /// 0600) on first start, so tokens survive restarts in development.
-fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, Error> {
+fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
     let path = data_dir.join(SECRET_FILE);
     let io_error = |action: &str, error: std::io::Error| {
-        Error::Config(format!("cannot {action} {}: {error}", path.display()))
+        StartError::other(format!("cannot {action} {}", path.display()), error)
     };
     tracing::warn!(
         path = %path.display(),
@@ -195,7 +193,7 @@ fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, Error> {
         Ok(stored) => {
             let secret = stored.trim().as_bytes().to_vec();
             if secret.len() < MIN_SECRET_BYTES {
-                return Err(Error::Config(format!(
+                return Err(StartError::Config(format!(
                     "{} holds fewer than {MIN_SECRET_BYTES} bytes; delete it to generate a new secret",
                     path.display()
                 )));

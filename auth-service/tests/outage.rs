@@ -1,18 +1,18 @@
 //! A database that goes away: calls answer UNAVAILABLE (not INTERNAL), health
 //! says NOT_SERVING, and the service recovers by itself when it is back.
-//! PostgreSQL only: the test shuts its database's doors to new connections.
+//! PostgreSQL only (SQLite is a file inside the process): the test shuts its
+//! database's doors to new connections. CI runs it in its PostgreSQL pass.
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proto::auth::v1::SignUpRequest;
 use sqlx::{Connection, Executor};
 use support::{PASSWORD, TestAuth};
+use testkit::{TestDatabase, eventually};
 use tonic::Code;
-use tonic_health::pb::{
-    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
-};
+use tonic_health::pb::health_check_response::ServingStatus;
 
 async fn admin(sql: String) {
     let url = std::env::var("TEST_DATABASE_URL").unwrap();
@@ -20,35 +20,16 @@ async fn admin(sql: String) {
     connection.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
 }
 
-async fn health(auth: &TestAuth) -> ServingStatus {
-    HealthClient::new(auth.channel())
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-        .map_or(ServingStatus::Unknown, |response| {
-            response.into_inner().status()
-        })
-}
-
-async fn until<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what} did not happen");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+const OUTAGE_LIMIT: Duration = Duration::from_secs(15);
 
 #[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
 async fn a_database_outage_is_unavailable_and_the_service_recovers() {
-    let url = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
-    if url.is_empty() {
-        eprintln!("SQLite is a file inside the process: no outage to simulate");
-        return;
-    }
     sqlx::any::install_default_drivers();
-    let auth = TestAuth::start().await;
-    let database_url = auth.config.database_url.clone().unwrap();
+    let auth =
+        TestAuth::start_on(TestDatabase::postgres().await, tempfile::TempDir::new().unwrap(), |_| {})
+            .await;
+    let database_url = auth.config.storage.database_url.clone().unwrap();
     let name = database_url
         .rsplit('/')
         .next()
@@ -74,18 +55,18 @@ async fn a_database_outage_is_unavailable_and_the_service_recovers() {
     };
     let error = sign_up("grace@example.com").await.unwrap_err();
     assert_eq!(error.code(), Code::Unavailable, "{error:?}");
-    until("health NOT_SERVING", || async {
-        health(&auth).await == ServingStatus::NotServing
+    eventually(OUTAGE_LIMIT, "health NOT_SERVING", || async {
+        (testkit::health(auth.channel(), "").await == ServingStatus::NotServing).then_some(())
     })
     .await;
 
     admin(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).await;
-    until("sign-up working again", || async {
-        sign_up("grace@example.com").await.is_ok()
+    eventually(OUTAGE_LIMIT, "sign-up working again", || async {
+        sign_up("grace@example.com").await.ok()
     })
     .await;
-    until("health SERVING", || async {
-        health(&auth).await == ServingStatus::Serving
+    eventually(OUTAGE_LIMIT, "health SERVING", || async {
+        (testkit::health(auth.channel(), "").await == ServingStatus::Serving).then_some(())
     })
     .await;
 }

@@ -37,7 +37,7 @@ pub fn run(role: &str) -> anyhow::Result<()> {
             "gateway" => {
                 let config = gateway::Config::parse();
                 let listener = listen(config.addr).await?;
-                gateway::run(config, listener, shutdown).await?;
+                gateway::serve(config, listener, shutdown).await?;
             }
             "floor" => {
                 let listener = listen("127.0.0.1:0".parse()?).await?;

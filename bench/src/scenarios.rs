@@ -27,7 +27,7 @@ use proto::{
     },
 };
 use secrecy::SecretString;
-use service_runtime::test_server::Bearer;
+use service_runtime::bearer::BearerInterceptor as Bearer;
 use tokio::{sync::mpsc, time::Instant};
 use tonic::{
     codegen::{Body, Bytes, StdError},
@@ -104,7 +104,7 @@ fn connections(service: &Service, count: usize) -> anyhow::Result<Vec<Channel>> 
 type TaskClient = TaskServiceClient<InterceptedService<Channel, Bearer>>;
 
 fn task_client(channel: &Channel, token: String) -> TaskClient {
-    TaskServiceClient::with_interceptor(channel.clone(), Bearer(token))
+    TaskServiceClient::with_interceptor(channel.clone(), Bearer::new(token))
 }
 
 /// Signs up `args.users` users, logs each in and gives each `args.tasks_per_user` tasks.
@@ -239,7 +239,7 @@ impl Target<'_> {
                 TaskServiceClient::with_origin(
                     InterceptedService::new(
                         GrpcWebClientLayer::new().layer(http1.clone()),
-                        Bearer(self.users.token(i)),
+                        Bearer::new(self.users.token(i)),
                     ),
                     origin.clone(),
                 )
@@ -675,7 +675,9 @@ pub fn cores() -> usize {
 /// The time of one argon2id verification with the auth service's own
 /// hasher and parameters: the median of five, on an otherwise idle stack.
 async fn one_hash_time() -> anyhow::Result<Duration> {
-    let hasher = auth_service::password::Hasher::new(1).await?;
+    let hasher = auth_service::password::Hasher::new(1)
+        .await
+        .map_err(|error| anyhow::anyhow!(error.chain()))?;
     let email = auth_service::email::Email::parse("hash@bench.example.com")?;
     let password = auth_service::password::Password::parse(PASSWORD.into(), &email, "password")?;
     let phc = hasher.hash(&password).await?;

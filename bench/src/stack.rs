@@ -5,7 +5,7 @@
 use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
 
 use anyhow::{Context, bail};
-use service_runtime::test_database::TestDatabase;
+use testkit::TestDatabase;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::Parser;
+use clap::{Args, Parser};
 
 /// Settings of the gateway. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -17,15 +17,22 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
 
-    /// Auth service replicas, comma-separated URLs. Leave this and
-    /// TASK_UPSTREAMS unset to run both services inside this process.
+    /// Auth service replicas, comma-separated URLs (required).
     #[arg(long, env = "AUTH_UPSTREAMS", value_delimiter = ',')]
     pub auth_upstreams: Vec<String>,
 
-    /// Task service replicas, comma-separated URLs.
+    /// Task service replicas, comma-separated URLs (required).
     #[arg(long, env = "TASK_UPSTREAMS", value_delimiter = ',')]
     pub task_upstreams: Vec<String>,
 
+    #[command(flatten)]
+    pub front: FrontArgs,
+}
+
+/// How the gateway faces browsers and clients; the one-process stack takes
+/// the same flags.
+#[derive(Clone, Debug, Args)]
+pub struct FrontArgs {
     /// The built web app to serve at `/`.
     #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
     pub web_dir: PathBuf,
@@ -42,26 +49,4 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_request_bytes: usize,
-
-    /// In-process stack only: where the auth service listens.
-    #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
-    pub auth_addr: SocketAddr,
-
-    /// In-process stack only: where the task service listens.
-    #[arg(long, env = "TASK_ADDR", default_value = "127.0.0.1:50052")]
-    pub task_addr: SocketAddr,
-
-    /// In-process stack only: where both services keep their SQLite files.
-    #[arg(long, env = "DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-}
-
-impl Config {
-    /// The defaults, forwarding to the given upstreams.
-    pub fn new(auth_upstreams: Vec<String>, task_upstreams: Vec<String>) -> Self {
-        let mut config = Self::parse_from(["gateway"]);
-        config.auth_upstreams = auth_upstreams;
-        config.task_upstreams = task_upstreams;
-        config
-    }
 }

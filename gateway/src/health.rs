@@ -1,10 +1,10 @@
-//! The gateway's health: SERVING only while every upstream says it is.
+//! The gateway's health: each public service SERVING only while its upstream
+//! says it is, and the gateway as a whole only while both are.
 
 use std::time::Duration;
 
 use tonic::transport::Channel;
 use tonic_health::{
-    ServingStatus,
     pb::{HealthCheckRequest, health_check_response, health_client::HealthClient},
     server::HealthReporter,
 };
@@ -22,40 +22,19 @@ async fn upstream_serving(channel: &Channel, service: &str) -> bool {
     )
 }
 
-/// Probes each `(service name, channel)` and reports it, and the gateway as a
-/// whole (the empty name), SERVING or NOT_SERVING.
+/// Probes each `(service name, channel)` every second and reports it.
 pub fn watch_upstreams(
     reporter: HealthReporter,
     upstreams: Vec<(&'static str, Channel)>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut last: Option<Vec<bool>> = None;
-        loop {
+    service_runtime::health::report(reporter, PROBE_INTERVAL, move || {
+        let upstreams = upstreams.clone();
+        async move {
             let mut states = Vec::with_capacity(upstreams.len());
             for (name, channel) in &upstreams {
-                states.push(upstream_serving(channel, name).await);
+                states.push((*name, upstream_serving(channel, name).await));
             }
-            if last.as_ref() != Some(&states) {
-                for ((name, _), serving) in upstreams.iter().zip(&states) {
-                    let status = if *serving {
-                        ServingStatus::Serving
-                    } else {
-                        ServingStatus::NotServing
-                    };
-                    if !serving {
-                        tracing::warn!(upstream = name, "upstream not serving");
-                    }
-                    reporter.set_service_status(*name, status).await;
-                }
-                let all = if states.iter().all(|serving| *serving) {
-                    ServingStatus::Serving
-                } else {
-                    ServingStatus::NotServing
-                };
-                reporter.set_service_status("", all).await;
-                last = Some(states);
-            }
-            tokio::time::sleep(PROBE_INTERVAL).await;
+            states
         }
     })
 }

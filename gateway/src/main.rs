@@ -1,16 +1,15 @@
-//! `cargo run --release`: the gateway, and with no upstreams configured the
-//! whole stack in this one process. `cargo run -p gateway -- --help` lists the settings.
+//! Runs the gateway in front of auth and task service replicas:
+//! `cargo run -p gateway -- --help`. (The whole stack in one process is the
+//! `todo-stack` binary, which `cargo run --release` starts.)
+
+use std::process::ExitCode;
 
 use clap::Parser;
 use gateway::Config;
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::telemetry::init();
-    let listener = tokio::net::TcpListener::bind(config.addr)
-        .await
-        .map_err(|error| format!("cannot listen on {}: {error}", config.addr))?;
-    gateway::run(config, listener, service_runtime::shutdown::signal()).await?;
-    Ok(())
+    service_runtime::process::run(config.addr, |listener, shutdown| {
+        gateway::serve(config, listener, shutdown)
+    })
 }

@@ -13,6 +13,7 @@ use std::{
 };
 
 use futures::future::BoxFuture;
+use service_runtime::StartError;
 use http::{HeaderName, HeaderValue, Request, Response, header};
 use tonic::{Status, body::Body, transport::Channel};
 use tower::{Service, ServiceExt};
@@ -31,7 +32,7 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 
 /// One upstream service (possibly several replicas behind one balanced channel).
 #[derive(Clone, Debug)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     channel: Channel,
     name: &'static str,
     call_timeout: Duration,
@@ -181,28 +182,31 @@ where
     }
 }
 
-/// A balanced, lazily connecting channel over `urls`.
-pub fn channel(urls: &[String]) -> Result<Channel, crate::Error> {
+/// A balanced, lazily connecting channel over `urls`, the replicas named by
+/// the setting `variable`.
+pub fn channel(variable: &str, urls: &[String]) -> Result<Channel, StartError> {
     let endpoints = urls
         .iter()
+        .map(|url| url.trim())
+        .filter(|url| !url.is_empty())
         .map(|url| {
-            tonic::transport::Endpoint::from_shared(url.clone())
+            tonic::transport::Endpoint::from_shared(url.to_owned())
                 .map(|endpoint| {
                     endpoint
                         .connect_timeout(Duration::from_secs(2))
                         .tcp_nodelay(true)
                 })
-                .map_err(|error| crate::Error::Upstream {
-                    url: url.clone(),
-                    reason: error.to_string(),
+                .map_err(|error| {
+                    StartError::Config(format!("{variable}: {url:?} is not a valid URL: {error}"))
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
     if endpoints.is_empty() {
-        return Err(crate::Error::Upstream {
-            url: String::new(),
-            reason: "no upstream given".into(),
-        });
+        return Err(StartError::Config(format!(
+            "{variable} is not set: the gateway needs the URLs of the service's replicas \
+             (comma-separated, e.g. http://127.0.0.1:50051); to run the whole stack in one \
+             process, run `cargo run --release` (the todo-stack binary) instead"
+        )));
     }
     Ok(Channel::balance_list(endpoints.into_iter()))
 }

@@ -8,14 +8,13 @@ use axum::{
     response::{Html, IntoResponse},
 };
 use http::{Request, Response, header};
+use proto::{auth::v1::auth_service_server, task::v1::task_service_server};
 use tonic::Status;
 use tonic_web::GrpcWebLayer;
 use tower::{Layer, ServiceExt, service_fn, util::BoxCloneSyncService};
 use tower_http::services::{ServeDir, ServeFile};
 
-/// Every request no route took: gRPC ones get UNIMPLEMENTED (internal
-/// services such as TokenService are never reachable from outside), the rest
-/// the web app.
+/// The service behind every request no route took.
 pub type Fallback = BoxCloneSyncService<Request<AxumBody>, Response<AxumBody>, Infallible>;
 
 const MISSING: &str = r#"<!doctype html>
@@ -40,13 +39,18 @@ async fn unimplemented(
     request: Request<tonic::body::Body>,
 ) -> Result<Response<tonic::body::Body>, Infallible> {
     let status = Status::unimplemented(format!(
-        "{} is not served here; the public services are todo.auth.v1.AuthService and todo.task.v1.TaskService",
-        request.uri().path()
+        "{} is not served here; the public services are {} and {}",
+        request.uri().path(),
+        auth_service_server::SERVICE_NAME,
+        task_service_server::SERVICE_NAME,
     ));
     Ok(status.into_http())
 }
 
-/// Serves `web_dir` (unknown paths get `index.html`, for client-side routes).
+/// Every request no route took: gRPC ones get UNIMPLEMENTED (internal
+/// services such as TokenService are never reachable from outside), the rest
+/// the web app in `web_dir` (unknown paths get `index.html`, for client-side
+/// routes).
 pub fn fallback(web_dir: &Path) -> Fallback {
     let index = web_dir.join("index.html");
     let files = index

@@ -22,10 +22,3 @@ pub mod task {
 }
 
 pub use prost_types;
-
-/// Fully-qualified names of the services, as they appear in request paths.
-pub mod service_names {
-    pub const AUTH: &str = "todo.auth.v1.AuthService";
-    pub const TOKEN: &str = "todo.auth.v1.TokenService";
-    pub const TASK: &str = "todo.task.v1.TaskService";
-}

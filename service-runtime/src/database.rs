@@ -3,7 +3,7 @@
 //! against sqlx's `Any` driver, with `$1`-style placeholders (both engines
 //! accept them); only migrations differ per dialect.
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{str::FromStr, time::Duration};
 
 use sqlx::{
     AnyPool, Executor,
@@ -39,45 +39,20 @@ pub struct Migrations {
     pub postgres: Migrator,
 }
 
+/// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("DATABASE_URL must start with postgres://, postgresql:// or sqlite:")]
     UnsupportedUrl,
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create the data directory {path}")]
     DataDir {
         path: String,
         source: std::io::Error,
     },
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),
-    #[error("cannot migrate the database: {0}")]
+    #[error("cannot migrate the database")]
     Migrate(#[source] sqlx::migrate::MigrateError),
-}
-
-/// Where a service keeps its data: an explicit URL, or a SQLite file in its data directory.
-#[derive(Clone, Debug)]
-pub struct Location<'a> {
-    pub database_url: Option<&'a str>,
-    pub data_dir: &'a Path,
-    /// The SQLite file name used when no URL is given, e.g. `auth.sqlite3`.
-    pub sqlite_file: &'a str,
-}
-
-impl Location<'_> {
-    /// The URL to connect to; creates the data directory when the default SQLite file is used.
-    pub fn url(&self) -> Result<String, Error> {
-        if let Some(url) = self.database_url.filter(|url| !url.is_empty()) {
-            return Ok(url.to_owned());
-        }
-        std::fs::create_dir_all(self.data_dir).map_err(|source| Error::DataDir {
-            path: self.data_dir.display().to_string(),
-            source,
-        })?;
-        Ok(format!(
-            "sqlite://{}?mode=rwc",
-            self.data_dir.join(self.sqlite_file).display()
-        ))
-    }
 }
 
 /// A connection pool plus the dialect it speaks.
@@ -167,5 +142,39 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
+    }
+}
+
+/// A failed database call, classified once for every service: the database
+/// could not be reached (UNAVAILABLE, worth a retry) or the call failed
+/// (INTERNAL, our fault). Either way the cause is logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error")]
+    Failed(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Failed(error)
+        }
+    }
+}
+
+impl StoreError {
+    /// The status for a client of `store` (for example "the task store"), with the cause logged.
+    pub fn into_status(self, store: &str) -> tonic::Status {
+        match self {
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                tonic::Status::unavailable(format!("{store} is unavailable; retry shortly"))
+            }
+            Self::Failed(cause) => crate::status::internal(&cause),
+        }
     }
 }

@@ -1,13 +1,22 @@
-//! The plumbing the todo services share, so each service's own code is only its
-//! domain: tracing set-up, shutdown signals, the database pool (SQLite or
-//! PostgreSQL behind one code path), per-RPC tracing spans and health reporting.
+//! What every process of the todo system runs on, so each service's own code
+//! is only its domain: the process around `serve` (logging, signals, exit
+//! codes), the shared configuration flags, the gRPC server (per-RPC logging,
+//! health, reflection, graceful stop), the database for both engines, how
+//! errors reach clients, and bearer tokens. Also `grpc-health-probe`, a
+//! container health check.
 
+pub mod bearer;
+pub mod config;
 pub mod database;
 pub mod health;
-pub mod incoming;
+pub mod process;
 pub mod reflection;
 pub mod rpc_trace;
+pub mod server;
 pub mod shutdown;
+pub mod start;
+pub mod status;
 pub mod telemetry;
-pub mod test_database;
-pub mod test_server;
+
+pub use server::GrpcServer;
+pub use start::StartError;

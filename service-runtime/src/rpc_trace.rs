@@ -1,87 +1,118 @@
-//! One tracing span per RPC, carrying the method, the caller's request id and
-//! address (as the gateway forwards them), the gRPC status and the latency.
-//! Services may fill the span's `user_id` once they know who is calling.
+//! One tracing span and one log line per RPC: the method, the caller's request
+//! id and address (as the gateway forwards them), the user once a service
+//! knows it, the gRPC status and the latency. The status is read where gRPC
+//! puts it: the response headers for an early error, the trailers otherwise,
+//! and for grpc-web the trailer frame at the end of the body. Requests that
+//! are not gRPC (the web app's files) get no span and no line.
 
-use std::time::Duration;
-
-use http::{HeaderMap, Request, Response};
-use tower_http::{
-    classify::{GrpcErrorsAsFailures, GrpcFailureClass, SharedClassifier},
-    trace::{MakeSpan, OnEos, OnFailure, OnRequest, OnResponse, TraceLayer},
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Instant,
 };
-use tracing::{Span, field::Empty};
 
-/// The tower layer to put in front of a tonic server.
-pub type RpcTraceLayer =
-    TraceLayer<SharedClassifier<GrpcErrorsAsFailures>, RpcSpan, Quiet, RpcEnd, (), RpcEnd, RpcEnd>;
+use bytes::Buf;
+use futures_core::future::BoxFuture;
+use http::{HeaderMap, Request, Response, header};
+use http_body::{Body, Frame};
+use tower::{Layer, Service};
+use tracing::{Instrument, Span, field::Empty};
 
-/// Builds the per-RPC tracing layer.
-pub fn layer() -> RpcTraceLayer {
-    TraceLayer::new_for_grpc()
-        .make_span_with(RpcSpan)
-        .on_request(Quiet)
-        .on_response(RpcEnd)
-        .on_body_chunk(())
-        .on_eos(RpcEnd)
-        .on_failure(RpcEnd)
+/// Status logged for a call whose client went away before it finished.
+const CANCELLED: &str = "1";
+
+/// The layer to put in front of a tonic server.
+#[derive(Clone, Debug)]
+pub struct RpcTraceLayer {
+    quiet: Arc<[&'static str]>,
 }
 
-/// Calls logged at debug level only: health probes arrive every second or so,
-/// and the task service asks TokenService about tokens all the time (the
-/// calls it serves are logged there, with their caller). At info level they
-/// would drown the log and, measured, cost a quarter of ValidateToken's CPU.
-const QUIET: [&str; 2] = ["/grpc.health.", "/todo.auth.v1.TokenService/"];
-
-/// Opens the `rpc` span for a request.
-#[derive(Clone, Copy, Debug)]
-pub struct RpcSpan;
-
-impl<B> MakeSpan<B> for RpcSpan {
-    fn make_span(&mut self, request: &Request<B>) -> Span {
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let path = request.uri().path();
-        if QUIET.iter().any(|prefix| path.starts_with(prefix)) {
-            return tracing::debug_span!("rpc", method = %path, latency_ms = Empty);
+impl RpcTraceLayer {
+    /// Calls to the `quiet` services (and to health) are logged at debug level only.
+    pub fn new(quiet: Vec<&'static str>) -> Self {
+        let mut quiet = quiet;
+        quiet.push("grpc.health.v1.Health");
+        Self {
+            quiet: quiet.into(),
         }
-        tracing::info_span!(
-            "rpc",
-            method = %path,
-            request_id = %header("x-request-id"),
-            client = %header("x-forwarded-for"),
-            user_id = Empty,
-            latency_ms = Empty,
-        )
     }
 }
 
-/// Says nothing when a request starts; the end of the call is what is logged.
-#[derive(Clone, Copy, Debug)]
-pub struct Quiet;
+impl<S> Layer<S> for RpcTraceLayer {
+    type Service = RpcTrace<S>;
 
-impl<B> OnRequest<B> for Quiet {
-    fn on_request(&mut self, _request: &Request<B>, _span: &Span) {}
+    fn layer(&self, inner: S) -> RpcTrace<S> {
+        RpcTrace {
+            inner,
+            quiet: self.quiet.clone(),
+        }
+    }
 }
 
-/// Logs the end of a call with its gRPC status and latency.
-#[derive(Clone, Copy, Debug)]
-pub struct RpcEnd;
+/// The service the layer makes.
+#[derive(Clone, Debug)]
+pub struct RpcTrace<S> {
+    inner: S,
+    quiet: Arc<[&'static str]>,
+}
 
-/// Whether the call is one of those logged at debug level only.
-fn is_quiet(span: &Span) -> bool {
-    span.metadata()
-        .is_none_or(|metadata| *metadata.level() == tracing::Level::DEBUG)
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    Grpc,
+    GrpcWeb,
+}
+
+fn protocol<B>(request: &Request<B>) -> Option<Protocol> {
+    let content_type = request.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    if content_type.starts_with("application/grpc-web") {
+        Some(Protocol::GrpcWeb)
+    } else if content_type.starts_with("application/grpc") {
+        Some(Protocol::Grpc)
+    } else {
+        None
+    }
+}
+
+/// Whether `path` (`/package.Service/Method`) belongs to one of `services`.
+fn is_quiet(path: &str, services: &[&str]) -> bool {
+    let path = path.trim_start_matches('/');
+    services.iter().any(|service| {
+        path.strip_prefix(service)
+            .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
+fn make_span<B>(request: &Request<B>, quiet: &[&str]) -> Span {
+    let path = request.uri().path();
+    if is_quiet(path, quiet) {
+        return tracing::debug_span!("rpc", method = %path, latency_ms = Empty);
+    }
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    tracing::info_span!(
+        "rpc",
+        method = %path,
+        request_id = %header("x-request-id"),
+        client = %header("x-forwarded-for"),
+        user_id = Empty,
+        latency_ms = Empty,
+    )
 }
 
 /// Logs the end of a call at the level its span was made with.
 fn finished(span: &Span, status: &str, stream_ms: Option<u128>) {
-    match (is_quiet(span), stream_ms) {
+    let _entered = span.enter();
+    let quiet = span
+        .metadata()
+        .is_none_or(|metadata| *metadata.level() == tracing::Level::DEBUG);
+    match (quiet, stream_ms) {
         (true, _) => tracing::debug!(grpc_status = status, "rpc finished"),
         (false, Some(stream_ms)) => tracing::info!(grpc_status = status, stream_ms, "rpc finished"),
         (false, None) => tracing::info!(grpc_status = status, "rpc finished"),
@@ -94,32 +125,182 @@ fn grpc_status(headers: &HeaderMap) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
-impl<B> OnResponse<B> for RpcEnd {
-    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
-        // The handler's time: a unary call's response headers follow its work.
-        span.record("latency_ms", latency.as_millis());
-        // A "trailers-only" response (any early error) carries its status in
-        // the headers; other calls report theirs at the end of the stream.
-        if let Some(status) = grpc_status(response.headers()) {
-            finished(span, status, None);
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RpcTrace<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: Body + Unpin,
+{
+    type Response = Response<RpcBody<ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let Some(protocol) = protocol(&request) else {
+            let call = self.inner.call(request);
+            return Box::pin(async move { Ok(call.await?.map(RpcBody::untraced)) });
+        };
+        let span = make_span(&request, &self.quiet);
+        let start = Instant::now();
+        let call = span.in_scope(|| self.inner.call(request));
+        Box::pin(async move {
+            let response = call.instrument(span.clone()).await?;
+            // The handler's time: a unary call's response headers follow its work.
+            span.record("latency_ms", start.elapsed().as_millis());
+            Ok(match grpc_status(response.headers()) {
+                // "Trailers-only": an early error carries its status in the headers.
+                Some(status) => {
+                    finished(&span, status, None);
+                    response.map(RpcBody::untraced)
+                }
+                None => response.map(|inner| RpcBody {
+                    inner,
+                    pending: Some(Pending {
+                        span,
+                        protocol,
+                        stream_start: Instant::now(),
+                    }),
+                }),
+            })
+        })
+    }
+}
+
+/// A call whose status is still to come.
+#[derive(Debug)]
+struct Pending {
+    span: Span,
+    protocol: Protocol,
+    stream_start: Instant,
+}
+
+impl Pending {
+    fn finish(self, status: &str) {
+        finished(
+            &self.span,
+            status,
+            Some(self.stream_start.elapsed().as_millis()),
+        );
+    }
+}
+
+/// A response body that logs its call's end when the status goes by.
+#[derive(Debug)]
+pub struct RpcBody<B> {
+    inner: B,
+    pending: Option<Pending>,
+}
+
+impl<B> RpcBody<B> {
+    fn untraced(inner: B) -> Self {
+        Self {
+            inner,
+            pending: None,
         }
     }
 }
 
-impl OnEos for RpcEnd {
-    fn on_eos(self, trailers: Option<&HeaderMap>, stream_duration: Duration, span: &Span) {
-        let status = trailers.and_then(grpc_status).unwrap_or("0");
-        // For a stream, how long it ran after its headers were sent.
-        finished(span, status, Some(stream_duration.as_millis()));
+/// The status in a grpc-web trailer frame (flag 0x80) within `chunk`, if the
+/// chunk holds whole frames and one of them is the trailer frame.
+fn grpc_web_status(mut chunk: &[u8]) -> Option<String> {
+    while chunk.len() >= 5 {
+        let flag = chunk[0];
+        let length = usize::try_from(u32::from_be_bytes([chunk[1], chunk[2], chunk[3], chunk[4]])).ok()?;
+        let frame = chunk.get(5..5 + length)?;
+        if flag & 0x80 != 0 {
+            return std::str::from_utf8(frame).ok()?.split("\r\n").find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.trim()
+                    .eq_ignore_ascii_case("grpc-status")
+                    .then(|| value.trim().to_owned())
+            });
+        }
+        chunk = &chunk[5 + length..];
+    }
+    None
+}
+
+impl<B> Body for RpcBody<B>
+where
+    B: Body + Unpin,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        let status = match &polled {
+            Poll::Ready(Some(Ok(frame))) => match (frame.trailers_ref(), frame.data_ref()) {
+                (Some(trailers), _) => Some(grpc_status(trailers).unwrap_or("unknown").to_owned()),
+                (None, Some(data))
+                    if self
+                        .pending
+                        .as_ref()
+                        .is_some_and(|pending| pending.protocol == Protocol::GrpcWeb) =>
+                {
+                    grpc_web_status(data.chunk())
+                }
+                _ => None,
+            },
+            Poll::Ready(Some(Err(_))) => Some("unknown".to_owned()),
+            Poll::Ready(None) => Some("unknown".to_owned()),
+            Poll::Pending => None,
+        };
+        if let Some(status) = status
+            && let Some(pending) = self.pending.take()
+        {
+            pending.finish(&status);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
-impl OnFailure<GrpcFailureClass> for RpcEnd {
-    fn on_failure(&mut self, failure: GrpcFailureClass, latency: Duration, _span: &Span) {
-        // Error statuses are already logged with the response; only
-        // transport-level failures need a line of their own.
-        if let GrpcFailureClass::Error(error) = failure {
-            tracing::warn!(%error, latency_ms = latency.as_millis(), "rpc failed");
+impl<B> Drop for RpcBody<B> {
+    fn drop(&mut self) {
+        // The client went away (or the connection closed) before the status.
+        if let Some(pending) = self.pending.take() {
+            pending.finish(CANCELLED);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_services_match_whole_names() {
+        let quiet = ["todo.auth.v1.TokenService"];
+        assert!(is_quiet("/todo.auth.v1.TokenService/ValidateToken", &quiet));
+        assert!(!is_quiet("/todo.auth.v1.TokenServiceX/ValidateToken", &quiet));
+        assert!(!is_quiet("/todo.auth.v1.AuthService/Login", &quiet));
+    }
+
+    #[test]
+    fn reads_the_status_of_a_grpc_web_trailer_frame() {
+        let message = [0u8, 0, 0, 0, 2, 8, 1];
+        let trailer = b"grpc-status:16\r\ngrpc-message:no\r\n";
+        let mut chunk = message.to_vec();
+        chunk.push(0x80);
+        chunk.extend_from_slice(&u32::try_from(trailer.len()).unwrap().to_be_bytes());
+        chunk.extend_from_slice(trailer);
+        assert_eq!(grpc_web_status(&chunk).as_deref(), Some("16"));
+        assert_eq!(grpc_web_status(&message), None);
+        assert_eq!(grpc_web_status(&chunk[..9]), None);
     }
 }

@@ -16,12 +16,3 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
-
-/// Tests stay quiet unless `TEST_LOG` is set, so a failing test's own output
-/// is what you read.
-pub fn init_for_tests() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("debug"));
-        let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
-    }
-}

@@ -12,7 +12,8 @@ use std::{
 
 use futures::future::BoxFuture;
 use proto::auth::v1::{ValidateTokenRequest, token_service_client::TokenServiceClient};
-use tonic::{Code, Status, transport::Channel};
+use service_runtime::StartError;
+use tonic::{Code, Status, server::NamedService, transport::Channel};
 use tower::{Layer, Service};
 
 use crate::error::Error;
@@ -40,7 +41,7 @@ impl std::fmt::Debug for VerifiedUser {
 
 /// A positive answer of the auth service and when it was given.
 #[derive(Clone)]
-struct Checked {
+struct Answer {
     user: VerifiedUser,
     at: Instant,
 }
@@ -50,14 +51,13 @@ struct Checked {
 ///
 /// An answer older than half its lifetime is still used, but the next call
 /// with that token asks the auth service again in the background: a token
-/// in steady use is then never waited for, so no call pays the extra hop
-/// (which under load was the slowest one in a hundred), while each answer
-/// still expires at the same time and a logout is enforced as promptly.
+/// in steady use is then never waited for, while each answer still expires
+/// at the same time and a logout is enforced as promptly.
 #[derive(Clone)]
 pub struct TokenValidator {
     client: TokenServiceClient<Channel>,
     /// A revoked session is refused at most this long after its logout.
-    cache: moka::future::Cache<String, Checked>,
+    cache: moka::future::Cache<String, Answer>,
     refresh_after: Duration,
     /// Tokens being re-checked in the background, so each is asked about once.
     refreshing: Arc<Mutex<HashSet<String>>>,
@@ -70,13 +70,12 @@ impl std::fmt::Debug for TokenValidator {
 }
 
 impl TokenValidator {
-    pub fn new(auth_url: &str, cache_ttl: Duration) -> Result<Self, Error> {
+    pub fn new(auth_url: &str, cache_ttl: Duration) -> Result<Self, StartError> {
         let channel = Channel::from_shared(auth_url.to_owned())
             .map_err(|error| {
-                Error::Startup(format!("AUTH_URL {auth_url:?} is not a valid URL: {error}"))
+                StartError::Config(format!("AUTH_URL {auth_url:?} is not a valid URL: {error}"))
             })?
             .connect_timeout(VALIDATE_DEADLINE)
-            .timeout(VALIDATE_DEADLINE)
             .connect_lazy();
         Ok(Self {
             client: TokenServiceClient::new(channel),
@@ -91,21 +90,39 @@ impl TokenValidator {
 
     /// Who `access_token` belongs to. Invalid: UNAUTHENTICATED; the auth
     /// service down or slow: UNAVAILABLE, never UNAUTHENTICATED.
-    pub async fn validate(&self, access_token: &str) -> Result<VerifiedUser, Error> {
-        if let Some(checked) = self.cache.get(access_token).await {
-            if checked.at.elapsed() >= self.refresh_after {
+    /// `request_id` goes along to the auth service, so its log ties the
+    /// question to the call that asked it.
+    pub async fn validate(
+        &self,
+        access_token: &str,
+        request_id: Option<&str>,
+    ) -> Result<VerifiedUser, Error> {
+        if let Some(answer) = self.cache.get(access_token).await {
+            if answer.at.elapsed() >= self.refresh_after {
                 self.refresh_in_background(access_token);
             }
-            return Ok(checked.user);
+            return Ok(answer.user);
         }
-        self.check(access_token).await
+        // Concurrent calls with one new token wait for one question, not one each.
+        self.cache
+            .try_get_with(access_token.to_owned(), self.ask(access_token, request_id))
+            .await
+            .map(|answer| answer.user)
+            .map_err(|error| match error.as_ref() {
+                Error::Unauthenticated(message) => Error::Unauthenticated(message.clone()),
+                Error::AuthUnavailable(cause) => Error::AuthUnavailable(cause.clone()),
+                other => Error::Internal(other.to_string()),
+            })
     }
 
-    /// Asks the auth service about `access_token` and remembers a positive answer.
-    async fn check(&self, access_token: &str) -> Result<VerifiedUser, Error> {
-        let request = ValidateTokenRequest {
+    /// Asks the auth service about `access_token`.
+    async fn ask(&self, access_token: &str, request_id: Option<&str>) -> Result<Answer, Error> {
+        let mut request = tonic::Request::new(ValidateTokenRequest {
             access_token: access_token.to_owned(),
-        };
+        });
+        if let Some(id) = request_id.and_then(|id| id.parse().ok()) {
+            request.metadata_mut().insert("x-request-id", id);
+        }
         let answer = tokio::time::timeout(
             VALIDATE_DEADLINE,
             self.client.clone().validate_token(request),
@@ -114,27 +131,24 @@ impl TokenValidator {
         let response = match answer {
             Err(_) => return Err(Error::AuthUnavailable("ValidateToken timed out".into())),
             Ok(Err(status)) if status.code() == Code::Unauthenticated => {
-                self.cache.invalidate(access_token).await;
-                return Err(Error::Unauthenticated(status.message().to_owned()));
+                return Err(Error::unauthenticated(status.message().to_owned()));
             }
             Ok(Err(status)) => return Err(Error::AuthUnavailable(status.to_string())),
             Ok(Ok(response)) => response.into_inner(),
         };
-        let user = VerifiedUser {
-            user_id: response.user_id,
-            session_id: response.session_id,
-            access_token: access_token.into(),
-        };
-        let checked = Checked {
-            user: user.clone(),
+        Ok(Answer {
+            user: VerifiedUser {
+                user_id: response.user_id,
+                session_id: response.session_id,
+                access_token: access_token.into(),
+            },
             at: Instant::now(),
-        };
-        self.cache.insert(access_token.to_owned(), checked).await;
-        Ok(user)
+        })
     }
 
     /// Re-checks `access_token` off the caller's path, unless that is already
-    /// under way. A refusal removes the remembered answer at once.
+    /// under way. A refusal removes the remembered answer at once; an
+    /// unavailable auth service leaves it to expire as usual.
     fn refresh_in_background(&self, access_token: &str) {
         let token = access_token.to_owned();
         let mut refreshing = self
@@ -147,8 +161,11 @@ impl TokenValidator {
         drop(refreshing);
         let validator = self.clone();
         tokio::spawn(async move {
-            // An unavailable auth service leaves the answer to expire as usual.
-            let _ = validator.check(&token).await;
+            match validator.ask(&token, None).await {
+                Ok(answer) => validator.cache.insert(token.clone(), answer).await,
+                Err(Error::Unauthenticated(_)) => validator.cache.invalidate(&token).await,
+                Err(_) => {}
+            }
             validator
                 .refreshing
                 .lock()
@@ -159,40 +176,24 @@ impl TokenValidator {
 
     /// Validates the `authorization: Bearer <token>` header of a request.
     pub async fn authorize(&self, headers: &http::HeaderMap) -> Result<VerifiedUser, Error> {
-        let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-            Error::Unauthenticated(
-                "missing authorization metadata; send `authorization: Bearer <access_token>`"
-                    .into(),
-            )
-        })?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, token)| {
-                scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()
-            })
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| {
-                Error::Unauthenticated(
-                    "authorization metadata must be `Bearer <access_token>`".into(),
-                )
-            })?;
-        self.validate(token).await
+        let token = service_runtime::bearer::token(headers)
+            .map_err(|error| Error::unauthenticated(error.to_string()))?;
+        let request_id = headers
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok());
+        self.validate(token, request_id).await
     }
 }
 
-/// The layer: authenticates every call to `prefix` (the TaskService), and
-/// lets health and reflection through untouched.
+/// The layer: authenticates every call to the service it wraps.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     validator: TokenValidator,
-    prefix: &'static str,
 }
 
 impl AuthLayer {
-    pub fn new(validator: TokenValidator, prefix: &'static str) -> Self {
-        Self { validator, prefix }
+    pub fn new(validator: TokenValidator) -> Self {
+        Self { validator }
     }
 }
 
@@ -203,17 +204,20 @@ impl<S> Layer<S> for AuthLayer {
         Authenticated {
             inner,
             validator: self.validator.clone(),
-            prefix: self.prefix,
         }
     }
 }
 
-/// The service the layer makes.
+/// The service the layer makes; it keeps the wrapped service's name, so it
+/// is routed like it.
 #[derive(Clone, Debug)]
 pub struct Authenticated<S> {
     inner: S,
     validator: TokenValidator,
-    prefix: &'static str,
+}
+
+impl<S: NamedService> NamedService for Authenticated<S> {
+    const NAME: &'static str = S::NAME;
 }
 
 impl<S, B> Service<http::Request<B>> for Authenticated<S>
@@ -238,16 +242,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let validator = self.validator.clone();
-        let guarded = request.uri().path().starts_with(self.prefix);
         Box::pin(async move {
-            if guarded {
-                match validator.authorize(request.headers()).await {
-                    Ok(user) => {
-                        tracing::Span::current().record("user_id", user.user_id.as_str());
-                        request.extensions_mut().insert(user);
-                    }
-                    Err(error) => return Ok(Status::from(error).into_http()),
+            match validator.authorize(request.headers()).await {
+                Ok(user) => {
+                    tracing::Span::current().record("user_id", user.user_id.as_str());
+                    request.extensions_mut().insert(user);
                 }
+                Err(error) => return Ok(Status::from(error).into_http()),
             }
             inner.call(request).await
         })

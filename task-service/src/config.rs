@@ -1,9 +1,10 @@
 //! The task service's configuration: one struct, every field a command-line
 //! flag that can also be set through the environment.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
+use service_runtime::config::StorageArgs;
 
 /// Settings of the task service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -13,13 +14,9 @@ pub struct Config {
     #[arg(long, env = "TASK_ADDR", default_value = "127.0.0.1:50052")]
     pub addr: SocketAddr,
 
-    /// Directory for the SQLite database.
-    #[arg(long, env = "DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-
-    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite:…`) URL; unset means `DATA_DIR/tasks.sqlite3`.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
+    /// Where tasks are stored (`DATA_DIR/tasks.sqlite3` by default).
+    #[command(flatten)]
+    pub storage: StorageArgs,
 
     /// Where the auth service's TokenService answers.
     #[arg(long, env = "AUTH_URL", default_value = "http://127.0.0.1:50051")]
@@ -29,15 +26,4 @@ pub struct Config {
     /// again; a logout takes effect here within this time.
     #[arg(long, env = "TOKEN_CACHE_TTL", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub token_cache_ttl: Duration,
-}
-
-impl Config {
-    /// The defaults, with the given storage and auth service.
-    pub fn new(data_dir: PathBuf, database_url: Option<String>, auth_url: String) -> Self {
-        let mut config = Self::parse_from(["task-service"]);
-        config.data_dir = data_dir;
-        config.database_url = database_url;
-        config.auth_url = auth_url;
-        config
-    }
 }

@@ -1,14 +1,22 @@
-//! The task service's one error type and its single mapping to gRPC statuses.
-//! Messages shown to clients are short and safe; internal causes go to the log.
+//! The task service's one error type for RPCs and its single mapping to gRPC
+//! statuses. Messages shown to clients are short and safe; internal causes go
+//! to the log. What can stop the service from starting is
+//! `service_runtime::StartError`, not this.
 
-use tonic::{Code, Status};
+use std::borrow::Cow;
 
-/// Everything that can go wrong in the task service.
+use service_runtime::{
+    database::StoreError,
+    status::{self, FieldViolation},
+};
+use tonic::Status;
+
+/// Everything a task RPC can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The request breaks a rule: INVALID_ARGUMENT, naming the field and the limit.
+    /// A field breaks a rule: INVALID_ARGUMENT with `BadRequest` details.
     #[error("{0}")]
-    InvalidArgument(String),
+    InvalidArgument(FieldViolation),
     /// No such task for this user (missing, malformed id, or someone else's): NOT_FOUND.
     #[error("task not found")]
     NotFound,
@@ -20,69 +28,51 @@ pub enum Error {
     FellBehind(u64),
     /// No valid bearer token: UNAUTHENTICATED.
     #[error("{0}")]
-    Unauthenticated(String),
+    Unauthenticated(Cow<'static, str>),
     /// The auth service cannot be asked right now: UNAVAILABLE.
     #[error("the auth service is unavailable; retry shortly")]
     AuthUnavailable(String),
-    /// The database cannot be reached right now: UNAVAILABLE.
-    #[error("the task store is unavailable; retry shortly")]
-    StoreUnavailable(#[source] sqlx::Error),
-    /// A database error that is not the client's fault: INTERNAL.
-    #[error("database error")]
-    Database(#[source] sqlx::Error),
-    /// The service cannot start (never an RPC answer).
-    #[error("{0}")]
-    Startup(String),
+    /// The database failed: UNAVAILABLE or INTERNAL.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     /// Anything else that is our fault: INTERNAL.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl Error {
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::InvalidArgument(message.into())
+    /// INVALID_ARGUMENT for `field` breaking the rule `description`.
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self::InvalidArgument(FieldViolation::new(field, description))
+    }
+
+    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unauthenticated(message.into())
     }
 }
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
-        if service_runtime::database::is_unavailable(&error) {
-            Self::StoreUnavailable(error)
-        } else {
-            Self::Database(error)
-        }
+        Self::Store(error.into())
     }
 }
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
-        let code = match &error {
-            Error::InvalidArgument(_) => Code::InvalidArgument,
-            Error::NotFound => Code::NotFound,
-            Error::EtagMismatch | Error::FellBehind(_) => Code::Aborted,
-            Error::Unauthenticated(_) => Code::Unauthenticated,
-            Error::AuthUnavailable(_) | Error::StoreUnavailable(_) => Code::Unavailable,
-            Error::Database(_) | Error::Startup(_) | Error::Internal(_) => Code::Internal,
-        };
-        match &error {
-            Error::AuthUnavailable(cause) => {
-                tracing::warn!(error = %cause, "auth service unavailable")
+        match error {
+            Error::InvalidArgument(violation) => status::invalid_argument(&violation),
+            Error::NotFound => Status::not_found(error.to_string()),
+            Error::EtagMismatch | Error::FellBehind(_) => Status::aborted(error.to_string()),
+            Error::Unauthenticated(_) => Status::unauthenticated(error.to_string()),
+            Error::AuthUnavailable(ref cause) => {
+                tracing::warn!(error = %cause, "auth service unavailable");
+                Status::unavailable(error.to_string())
             }
-            Error::StoreUnavailable(cause) => {
-                tracing::warn!(error = %cause, "database unavailable")
-            }
-            Error::Database(cause) => tracing::error!(error = %cause, "database error"),
-            Error::Startup(cause) | Error::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error")
-            }
-            _ => {}
+            Error::Store(error) => error.into_status("the task store"),
+            Error::Internal(cause) => status::internal(&cause),
         }
-        let message = match &error {
-            Error::Database(_) | Error::Startup(_) | Error::Internal(_) => {
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
-        };
-        Status::new(code, message)
     }
 }

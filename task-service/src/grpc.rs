@@ -94,7 +94,7 @@ impl TaskService for TaskApi {
     ) -> Result<Response<CreateTaskResponse>, Status> {
         let user = caller(&request)?;
         let CreateTaskRequest { task, request_id } = request.into_inner();
-        let new = NewTask::parse(task.ok_or_else(|| Error::invalid("task: is required"))?)?;
+        let new = NewTask::parse(task.ok_or_else(|| Error::invalid("task", "is required"))?)?;
         let request_id = RequestId::parse(request_id)?;
         let now = now_micros();
         let task = crate::task::Task {
@@ -188,14 +188,14 @@ impl TaskService for TaskApi {
     ) -> Result<Response<UpdateTaskResponse>, Status> {
         let user = caller(&request)?;
         let UpdateTaskRequest { task, update_mask } = request.into_inner();
-        let patch = task.ok_or_else(|| Error::invalid("task: is required"))?;
+        let patch = task.ok_or_else(|| Error::invalid("task", "is required"))?;
         let paths = match update_mask {
             Some(mask) if !mask.paths.is_empty() => mask.paths,
             _ => implied_mask(&patch),
         };
         if paths.is_empty() {
             return Err(Error::invalid(
-                "update_mask: names no field and the task sets none; nothing to update",
+                "update_mask", "names no field and the task sets none; nothing to update",
             )
             .into());
         }
@@ -203,8 +203,8 @@ impl TaskService for TaskApi {
             .iter()
             .find(|path| !UPDATABLE.contains(&path.as_str()))
         {
-            return Err(Error::invalid(format!(
-                "update_mask: unknown field {unknown:?}; updatable fields are {}",
+            return Err(Error::invalid("update_mask", format!(
+                "unknown field {unknown:?}; updatable fields are {}",
                 UPDATABLE.join(", ")
             ))
             .into());
@@ -300,7 +300,7 @@ impl TaskService for TaskApi {
                         Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
                         Err(RecvError::Closed) => return,
                     },
-                    _ = recheck.tick() => match validator.validate(&user.access_token).await {
+                    _ = recheck.tick() => match validator.validate(&user.access_token, None).await {
                         Err(error @ Error::Unauthenticated(_)) => Err(error),
                         // The auth service being briefly away does not end a watch.
                         _ => Ok(None),

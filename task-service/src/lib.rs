@@ -1,24 +1,31 @@
 //! The task service: each user's todo list over gRPC, every call checked with
-//! the auth service. `serve` runs it on a listener the caller has bound, so
-//! tests and the gateway's one-process stack start the real thing.
+//! the auth service. `config` → `serve` → `auth_layer` (who is calling) →
+//! `grpc` (translation) → `tasks` (what the service does, over the domain
+//! types of `task`, `list_query` and `page_token`, and the change feed of
+//! `events`) → `store` (all SQL). `serve` runs it on a listener the caller
+//! has bound, so tests and the one-process stack start the real thing.
 
-pub mod auth_layer;
+mod auth_layer;
 pub mod config;
-pub mod error;
-pub mod events;
-pub mod grpc;
-pub mod list_query;
-pub mod store;
-pub mod task;
+mod error;
+mod events;
+mod grpc;
+mod list_query;
+mod store;
+mod task;
 
 use std::future::Future;
 
-use proto::task::v1::task_service_server::TaskServiceServer;
-use service_runtime::database::{Database, Dialect, Location, Migrations};
+use proto::task::v1::task_service_server::{self, TaskServiceServer};
+use service_runtime::{
+    GrpcServer, StartError,
+    database::{Database, Dialect, Migrations},
+};
 use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tower::Layer;
 
 pub use config::Config;
-pub use error::Error;
 
 static MIGRATIONS: Migrations = Migrations {
     sqlite: sqlx::migrate!("./migrations/sqlite"),
@@ -31,57 +38,29 @@ pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), Error> {
+) -> Result<(), StartError> {
     let validator = auth_layer::TokenValidator::new(&config.auth_url, config.token_cache_ttl)?;
-    let url = Location {
-        database_url: config.database_url.as_deref(),
-        data_dir: &config.data_dir,
-        sqlite_file: "tasks.sqlite3",
-    }
-    .url()
-    .map_err(|error| Error::Startup(error.to_string()))?;
-    let database = Database::open(&url, &MIGRATIONS)
-        .await
-        .map_err(|error| Error::Startup(error.to_string()))?;
+    let url = config.storage.url("tasks.sqlite3")?;
+    let database = Database::open(&url, &MIGRATIONS).await?;
     let store = store::Store::new(database.pool.clone());
     let events = match database.dialect {
         Dialect::Sqlite => events::Events::in_process(),
         Dialect::Postgres => events::Events::postgres(&url, store.clone())
             .await
-            .map_err(|error| Error::Startup(format!("cannot LISTEN for task changes: {error}")))?,
+            .map_err(|error| StartError::other("cannot LISTEN for task changes", error))?,
     };
     let api = grpc::TaskApi::new(store, events.clone(), validator.clone());
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    let health_watch = service_runtime::health::watch_database(
-        reporter,
-        &[proto::service_names::TASK],
-        database.clone(),
-    );
-    let (reflection_v1, reflection_v1alpha) = service_runtime::reflection::services(
+    let server = GrpcServer::new(
+        "task service",
         proto::FILE_DESCRIPTOR_SET,
-        &[proto::service_names::TASK],
+        &[task_service_server::SERVICE_NAME],
     )
-    .map_err(|error| Error::Startup(error.to_string()))?;
-
-    let addr = listener
-        .local_addr()
-        .map_err(|error| Error::Startup(error.to_string()))?;
-    tracing::info!(%addr, auth_url = %config.auth_url, "task service listening");
-    let served = tonic::transport::Server::builder()
-        .layer(service_runtime::rpc_trace::layer())
-        .layer(auth_layer::AuthLayer::new(
-            validator,
-            "/todo.task.v1.TaskService/",
-        ))
-        .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(TaskServiceServer::new(api))
-        .serve_with_incoming_shutdown(service_runtime::incoming::incoming(listener), shutdown)
-        .await;
-    health_watch.abort();
+    .database(database);
+    tracing::info!(auth_url = %config.auth_url, "tasks are checked with the auth service");
+    // Every TaskService call is authenticated; health and reflection are not.
+    let tasks = auth_layer::AuthLayer::new(validator).layer(TaskServiceServer::new(api));
+    let served = server.serve(listener, Routes::new(tasks), shutdown).await;
     events.stop();
-    database.pool.close().await;
-    served.map_err(|error| Error::Startup(error.to_string()))
+    served
 }

@@ -50,8 +50,8 @@ impl OrderBy {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let words: Vec<&str> = raw.split_whitespace().collect();
         let invalid = || {
-            Error::invalid(format!(
-                "order_by: {raw:?} is not supported; use one of create_time, update_time, due_time, \
+            Error::invalid("order_by", format!(
+                "{raw:?} is not supported; use one of create_time, update_time, due_time, \
                  priority, title, followed by asc or desc"
             ))
         };
@@ -112,7 +112,7 @@ fn priority_as_number<S: serde::Serializer>(
 pub fn page_size(raw: i32) -> Result<i64, Error> {
     match i64::from(raw) {
         0 => Ok(DEFAULT_PAGE_SIZE),
-        size if size < 0 => Err(Error::invalid("page_size: must not be negative")),
+        size if size < 0 => Err(Error::invalid("page_size", "must not be negative")),
         size => Ok(size.min(MAX_PAGE_SIZE)),
     }
 }
@@ -168,14 +168,14 @@ pub fn decode_page_token(
         return Ok(None);
     }
     let garbled =
-        || Error::invalid("page_token: is not a token this service issued; start again without it");
+        || Error::invalid("page_token", "is not a token this service issued; start again without it");
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim())
         .map_err(|_| garbled())?;
     let body: TokenBody = serde_json::from_slice(&bytes).map_err(|_| garbled())?;
     if body.q != fingerprint(filter, order) {
         return Err(Error::invalid(
-            "page_token: belongs to a list with other filters or order; keep them the same or start again without a token",
+            "page_token", "belongs to a list with other filters or order; keep them the same or start again without a token",
         ));
     }
     let key_fits = matches!(

@@ -24,11 +24,11 @@ impl TaskTitle {
         let title = raw.trim();
         if title.is_empty() {
             return Err(Error::invalid(
-                "task.title: is required (1 to 200 characters)",
+                "task.title", "is required (1 to 200 characters)",
             ));
         }
         if title.chars().count() > TITLE_MAX {
-            return Err(Error::invalid("task.title: must be at most 200 characters"));
+            return Err(Error::invalid("task.title", "must be at most 200 characters"));
         }
         Ok(Self(title.to_owned()))
     }
@@ -46,7 +46,7 @@ impl Description {
     pub fn parse(raw: String) -> Result<Self, Error> {
         if raw.chars().count() > DESCRIPTION_MAX {
             return Err(Error::invalid(
-                "task.description: must be at most 1000 characters",
+                "task.description", "must be at most 1000 characters",
             ));
         }
         Ok(Self(raw))
@@ -63,26 +63,22 @@ impl Description {
 pub struct Tags(Vec<String>);
 
 impl Tags {
-    pub fn parse(raw: Vec<String>, field: &str) -> Result<Self, Error> {
+    pub fn parse(raw: Vec<String>, field: &'static str) -> Result<Self, Error> {
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
             let tag = tag.trim();
             if tag.is_empty() {
-                return Err(Error::invalid(format!("{field}: a tag must not be empty")));
+                return Err(Error::invalid(field, "a tag must not be empty"));
             }
             if tag.chars().count() > TAG_MAX {
-                return Err(Error::invalid(format!(
-                    "{field}: each tag must be at most 32 characters"
-                )));
+                return Err(Error::invalid(field, "each tag must be at most 32 characters"));
             }
             if !tags.iter().any(|seen| seen == tag) {
                 tags.push(tag.to_owned());
             }
         }
         if tags.len() > TAGS_MAX {
-            return Err(Error::invalid(format!(
-                "{field}: at most 10 tags are allowed"
-            )));
+            return Err(Error::invalid(field, "at most 10 tags are allowed"));
         }
         Ok(Self(tags))
     }
@@ -103,14 +99,14 @@ pub enum Priority {
 impl Priority {
     /// A priority from the wire; `None` for UNSPECIFIED, an error for numbers
     /// the contract does not know.
-    pub fn parse(raw: i32, field: &str) -> Result<Option<Self>, Error> {
+    pub fn parse(raw: i32, field: &'static str) -> Result<Option<Self>, Error> {
         match ProtoPriority::try_from(raw) {
             Ok(ProtoPriority::Unspecified) => Ok(None),
             Ok(ProtoPriority::Low) => Ok(Some(Self::Low)),
             Ok(ProtoPriority::Medium) => Ok(Some(Self::Medium)),
             Ok(ProtoPriority::High) => Ok(Some(Self::High)),
-            Err(_) => Err(Error::invalid(format!(
-                "{field}: unknown value {raw}; use PRIORITY_LOW, PRIORITY_MEDIUM or PRIORITY_HIGH"
+            Err(_) => Err(Error::invalid(field, format!(
+                "unknown value {raw}; use PRIORITY_LOW, PRIORITY_MEDIUM or PRIORITY_HIGH"
             ))),
         }
     }
@@ -133,18 +129,16 @@ impl Priority {
 }
 
 /// A point in time as Unix microseconds, the unit the store keeps.
-pub fn micros_from_timestamp(timestamp: &Timestamp, field: &str) -> Result<i64, Error> {
+pub fn micros_from_timestamp(timestamp: &Timestamp, field: &'static str) -> Result<i64, Error> {
     if !(0..1_000_000_000).contains(&timestamp.nanos) {
-        return Err(Error::invalid(format!(
-            "{field}: nanos must be between 0 and 999999999"
-        )));
+        return Err(Error::invalid(field, "nanos must be between 0 and 999999999"));
     }
     timestamp
         .seconds
         .checked_mul(1_000_000)
         .and_then(|micros| micros.checked_add(i64::from(timestamp.nanos / 1000)))
         .filter(|micros| *micros < i64::MAX)
-        .ok_or_else(|| Error::invalid(format!("{field}: out of range")))
+        .ok_or_else(|| Error::invalid(field, "out of range"))
 }
 
 pub fn timestamp_from_micros(micros: i64) -> Timestamp {
@@ -175,7 +169,7 @@ impl RequestId {
             return Ok(None);
         }
         if raw.chars().count() > REQUEST_ID_MAX {
-            return Err(Error::invalid("request_id: must be at most 64 characters"));
+            return Err(Error::invalid("request_id", "must be at most 64 characters"));
         }
         Ok(Some(Self(raw)))
     }

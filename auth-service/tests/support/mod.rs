@@ -1,55 +1,40 @@
-//! Starts the real auth service on 127.0.0.1:0 with a private database, and
-//! gives tests generated gRPC clients for it.
+//! Starts the real auth service on 127.0.0.1:0 with a private database (the
+//! test kit's), and gives tests generated gRPC clients for it.
 
-#![allow(dead_code)] // each test binary uses a different part of this module
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::Path};
 
 use auth_service::Config;
 use proto::auth::v1::{
-    LoginRequest, LoginResponse, SignUpRequest, auth_service_client::AuthServiceClient,
+    LoginResponse, auth_service_client::AuthServiceClient,
     token_service_client::TokenServiceClient,
 };
-use service_runtime::test_database::TestDatabase;
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tempfile::TempDir;
+use testkit::{Running, TestDatabase};
 use tonic::{Request, transport::Channel};
 
+pub use testkit::users::PASSWORD;
+
+/// The JWT secret of test services, so tests can forge tokens.
 pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
-pub const PASSWORD: &str = "correct horse battery";
 
 /// A running auth service and what it needs to stay up.
 pub struct TestAuth {
     pub addr: SocketAddr,
     pub config: Config,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<Result<(), auth_service::Error>>>,
+    running: Running,
     _database: TestDatabase,
     _data_dir: TempDir,
 }
 
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        let path =
-            std::env::temp_dir().join(format!("auth-test-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&path).unwrap();
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The configuration tests start from: a fixed secret so tokens can be forged.
-pub fn test_config(data_dir: PathBuf, database_url: String) -> Config {
-    let mut config = Config::new(data_dir, Some(database_url));
+/// The configuration tests start from: the defaults (not the environment),
+/// a fixed secret, and the given storage.
+pub fn test_config(data_dir: &Path, database_url: &str) -> Config {
+    let mut config: Config = service_runtime::config::defaults();
+    config.storage.data_dir = data_dir.to_owned();
+    config.storage.database_url = Some(database_url.to_owned());
     config.jwt_secret = Some(SECRET.into());
-    config.jwt_secret_previous = None;
     config
 }
 
@@ -60,31 +45,35 @@ impl TestAuth {
 
     /// Starts the service with the test configuration changed by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        service_runtime::telemetry::init_for_tests();
-        let database = TestDatabase::create().await;
-        let data_dir = TempDir::new();
-        let mut config = test_config(data_dir.0.clone(), database.url.clone());
+        Self::start_on(TestDatabase::create().await, TempDir::new().unwrap(), adjust).await
+    }
+
+    /// Starts the service on a given database and data directory.
+    pub async fn start_on(
+        database: TestDatabase,
+        data_dir: TempDir,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        testkit::init_logging();
+        let mut config = test_config(data_dir.path(), &database.url);
         adjust(&mut config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(auth_service::serve(config.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        let served = config.clone();
+        let running = Running::spawn(testkit::listener().await, |listener, stopped| {
+            auth_service::serve(served, listener, async {
+                let _ = stopped.await;
+            })
+        });
         Self {
-            addr,
+            addr: running.addr,
             config,
-            stop: Some(stop),
-            handle: Some(handle),
+            running,
             _database: database,
             _data_dir: data_dir,
         }
     }
 
     pub fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .unwrap()
-            .connect_lazy()
+        self.running.channel()
     }
 
     pub fn auth(&self) -> AuthServiceClient<Channel> {
@@ -97,32 +86,18 @@ impl TestAuth {
 
     /// Signs up `email` with [`PASSWORD`] and logs in.
     pub async fn user(&self, email: &str) -> LoginResponse {
-        let mut auth = self.auth();
-        auth.sign_up(SignUpRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
-        self.login(email, PASSWORD).await.unwrap()
+        testkit::users::sign_up_and_log_in(&mut self.auth(), email).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, tonic::Status> {
-        self.auth()
-            .login(LoginRequest {
-                email: email.into(),
-                password: password.into(),
-            })
-            .await
-            .map(tonic::Response::into_inner)
+        testkit::users::log_in(&mut self.auth(), email, password).await
     }
 
-    /// Stops the service and waits until it has finished.
-    pub async fn stop(mut self) -> Result<(), auth_service::Error> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.handle.take().unwrap().await.unwrap()
+    /// Stops the service, waits until it has finished, and hands back its
+    /// database and data directory for a restart.
+    pub async fn stop(self) -> (TestDatabase, TempDir) {
+        self.running.stop().await;
+        (self._database, self._data_dir)
     }
 }
 

@@ -1,156 +1,97 @@
-//! Starts the real auth service and the real task service on 127.0.0.1:0,
-//! each with a private database, and makes users with real tokens.
+//! Starts the real task service on 127.0.0.1:0 with a private database,
+//! checking tokens with the test kit's fake `TokenService` (the real auth
+//! service is the stack's tests' business), and makes users with tokens.
 
-#![allow(dead_code)] // each test binary uses a different part of this module
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
-use std::{
-    net::SocketAddr,
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::net::SocketAddr;
 
-use proto::{
-    auth::v1::{LoginRequest, SignUpRequest, auth_service_client::AuthServiceClient},
-    task::v1::{CreateTaskRequest, Task, task_service_client::TaskServiceClient},
-};
-pub use service_runtime::test_server::Bearer;
-use service_runtime::{test_database::TestDatabase, test_server::Running};
+use proto::task::v1::{CreateTaskRequest, Task, task_service_client::TaskServiceClient};
+use service_runtime::bearer::BearerInterceptor;
+use testkit::{Running, TestDatabase, fake_auth::FakeAuth};
 use tokio::net::TcpListener;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
-pub const PASSWORD: &str = "correct horse battery";
-const SECRET: &str = "task-tests-secret-long-enough-0123456789";
+pub use testkit::{channel, eventually};
 
-/// The auth service and one or more task services sharing one task database.
+/// The task service (and possibly replicas sharing its database) and the fake auth service.
 pub struct Stack {
-    pub auth: Option<Running>,
+    pub auth: FakeAuth,
+    auth_server: Option<Running>,
     pub tasks: Running,
-    auth_database: TestDatabase,
     pub task_database: TestDatabase,
-    data_dir: PathBuf,
 }
 
 impl Stack {
     pub async fn start() -> Self {
-        service_runtime::telemetry::init_for_tests();
-        let auth_database = TestDatabase::create().await;
-        let task_database = TestDatabase::create().await;
-        let data_dir =
-            std::env::temp_dir().join(format!("task-test-{}", uuid::Uuid::new_v4().simple()));
-        let auth = start_auth(
-            TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            &auth_database,
-            &data_dir,
-        );
-        let tasks = start_tasks(auth.addr, &task_database, &data_dir).await;
+        Self::start_on(TestDatabase::create().await).await
+    }
+
+    pub async fn start_on(task_database: TestDatabase) -> Self {
+        testkit::init_logging();
+        let auth = FakeAuth::new();
+        let auth_server = auth.spawn().await;
+        let tasks = start_tasks(auth_server.addr, &task_database).await;
         Self {
-            auth: Some(auth),
+            auth,
+            auth_server: Some(auth_server),
             tasks,
-            auth_database,
             task_database,
-            data_dir,
         }
     }
 
-    pub fn auth_addr(&self) -> SocketAddr {
-        self.auth.as_ref().expect("auth service is stopped").addr
+    fn auth_addr(&self) -> SocketAddr {
+        self.auth_server
+            .as_ref()
+            .expect("the auth service is stopped")
+            .addr
     }
 
     /// Another task-service instance on the same database (a replica).
     pub async fn replica(&self) -> Running {
-        start_tasks(self.auth_addr(), &self.task_database, &self.data_dir).await
+        start_tasks(self.auth_addr(), &self.task_database).await
     }
 
+    /// Stops the auth service; returns the address it had.
     pub async fn stop_auth(&mut self) -> SocketAddr {
-        let auth = self.auth.take().expect("auth service already stopped");
-        let addr = auth.addr;
-        auth.stop().await;
+        let server = self.auth_server.take().expect("auth service already stopped");
+        let addr = server.addr;
+        server.stop().await;
         addr
     }
 
     /// Starts the auth service again on the address it had.
     pub async fn restart_auth(&mut self, addr: SocketAddr) {
         let listener = TcpListener::bind(addr).await.unwrap();
-        self.auth = Some(start_auth(listener, &self.auth_database, &self.data_dir));
+        self.auth_server = Some(self.auth.spawn_on(listener));
     }
 
-    pub fn auth_client(&self) -> AuthServiceClient<Channel> {
-        AuthServiceClient::new(channel(self.auth_addr()))
-    }
-
-    /// Signs up and logs in a new user; returns a client acting as them.
-    pub async fn user(&self, email: &str) -> User {
-        let mut auth = self.auth_client();
-        auth.sign_up(SignUpRequest {
-            email: email.into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap();
-        let login = auth
-            .login(LoginRequest {
-                email: email.into(),
-                password: PASSWORD.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
+    /// A new user with a session; `_who` only names them in the test.
+    pub async fn user(&self, _who: &str) -> User {
         User {
-            token: login.access_token,
+            token: self.auth.new_user(),
             addr: self.tasks.addr,
         }
     }
-}
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
+    /// Ends `user`'s session, as their logout does.
+    pub fn log_out(&self, user: &User) {
+        self.auth.revoke(&user.token);
     }
 }
 
-fn start_auth(
-    listener: TcpListener,
-    database: &TestDatabase,
-    data_dir: &std::path::Path,
-) -> Running {
-    let mut config = auth_service::Config::new(data_dir.join("auth"), Some(database.url.clone()));
-    config.jwt_secret = Some(SECRET.into());
-    // Tests log in often; one hash at a time per test keeps parallel tests fair.
-    config.password_hash_concurrency = Some(1);
-    Running::spawn(listener, |listener, stopped| {
-        auth_service::serve(config, listener, async {
+async fn start_tasks(auth: SocketAddr, database: &TestDatabase) -> Running {
+    let mut config: task_service::Config = service_runtime::config::defaults();
+    config.storage.database_url = Some(database.url.clone());
+    config.auth_url = format!("http://{auth}");
+    Running::spawn(testkit::listener().await, |listener, stopped| {
+        task_service::serve(config, listener, async {
             let _ = stopped.await;
         })
     })
 }
 
-async fn start_tasks(
-    auth: SocketAddr,
-    database: &TestDatabase,
-    data_dir: &std::path::Path,
-) -> Running {
-    let config = task_service::Config::new(
-        data_dir.join("tasks"),
-        Some(database.url.clone()),
-        format!("http://{auth}"),
-    );
-    Running::spawn(
-        TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        |listener, stopped| {
-            task_service::serve(config, listener, async {
-                let _ = stopped.await;
-            })
-        },
-    )
-}
-
-pub fn channel(addr: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect_lazy()
-}
-
-pub type TaskClient = TaskServiceClient<InterceptedService<Channel, Bearer>>;
+pub type TaskClient = TaskServiceClient<InterceptedService<Channel, BearerInterceptor>>;
 
 /// A signed-in user.
 #[derive(Clone)]
@@ -161,7 +102,7 @@ pub struct User {
 
 impl User {
     pub fn tasks(&self) -> TaskClient {
-        TaskServiceClient::with_interceptor(channel(self.addr), Bearer(self.token.clone()))
+        TaskServiceClient::with_interceptor(channel(self.addr), BearerInterceptor::new(&self.token))
     }
 
     /// The same user talking to another task-service instance.
@@ -191,24 +132,5 @@ impl User {
             ..Task::default()
         })
         .await
-    }
-}
-
-/// Polls `check` until it returns `Some`, or panics after `limit`.
-pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not happen within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

@@ -96,7 +96,7 @@ async fn the_journey_over_native_grpc() {
     );
     task_journey!(TaskServiceClient::with_interceptor(
         stack.grpc(),
-        Bearer(token)
+        Bearer::new(token)
     ));
 }
 
@@ -127,7 +127,7 @@ async fn a_watch_stream_arrives_over_grpc_web() {
         .unwrap()
         .into_inner();
     // Another client (native gRPC) of the same user makes the change.
-    let mut native = TaskServiceClient::with_interceptor(stack.grpc(), Bearer(token.clone()));
+    let mut native = TaskServiceClient::with_interceptor(stack.grpc(), Bearer::new(token.clone()));
     let created = native
         .create_task(CreateTaskRequest {
             task: Some(Task {
@@ -159,7 +159,7 @@ async fn hundreds_of_calls_in_a_row_share_the_upstream_connection() {
     let stack = Stack::start().await;
     let mut auth = AuthServiceClient::new(stack.grpc());
     let token = sign_up_and_log_in(&mut auth, "ada@example.com").await;
-    let mut tasks = TaskServiceClient::with_interceptor(stack.grpc(), Bearer(token));
+    let mut tasks = TaskServiceClient::with_interceptor(stack.grpc(), Bearer::new(token));
     for call in 0..500 {
         if let Err(status) = tasks.list_tasks(ListTasksRequest::default()).await {
             panic!("call {call} failed: {status:?}");

@@ -1,10 +1,11 @@
-//! For tests that run services in this process: a spawned server that can be
-//! stopped and awaited, and what a server lists through reflection.
+//! Servers in the test's process: one spawned on a listener the test bound
+//! (so its port is known and connectable before it runs), stopped and awaited
+//! on demand, and what a server lists through reflection.
 
 use std::{future::Future, net::SocketAddr};
 
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::{Request, Status, service::Interceptor, transport::Channel};
+use tonic::transport::Channel;
 use tonic_reflection::pb::v1alpha::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -46,6 +47,11 @@ impl Running {
         }
     }
 
+    /// A lazily connecting channel to the server.
+    pub fn channel(&self) -> Channel {
+        channel(self.addr)
+    }
+
     /// Asks the server to stop and waits until it has finished.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -84,23 +90,16 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
     names
 }
 
-/// A client interceptor that adds `authorization: Bearer <token>` to every call.
-#[derive(Clone)]
-pub struct Bearer(pub String);
-
-/// Tokens are secrets: a debug print shows that there is one, not what it is.
-impl std::fmt::Debug for Bearer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Bearer([redacted])")
-    }
+/// A lazily connecting channel to `addr`.
+pub fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("a socket address makes a valid URL")
+        .connect_lazy()
 }
 
-impl Interceptor for Bearer {
-    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let value = format!("Bearer {}", self.0)
-            .parse()
-            .map_err(|_| Status::invalid_argument("the token is not a valid header value"))?;
-        request.metadata_mut().insert("authorization", value);
-        Ok(request)
-    }
+/// Binds a listener on a free loopback port.
+pub async fn listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port")
 }

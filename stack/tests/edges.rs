@@ -220,7 +220,7 @@ async fn the_internal_token_service_is_unimplemented_from_outside() {
 #[tokio::test]
 async fn reflection_lists_only_the_public_services() {
     let stack = Stack::start().await;
-    let names = service_runtime::test_server::reflected_services(stack.grpc()).await;
+    let names = testkit::reflected_services(stack.grpc()).await;
     assert_eq!(
         names,
         [
@@ -235,7 +235,7 @@ async fn reflection_lists_only_the_public_services() {
 
 #[tokio::test]
 async fn oversized_requests_are_refused() {
-    let stack = Stack::start_with(|config| config.max_request_bytes = 16 * 1024).await;
+    let stack = Stack::start_with(|front| front.max_request_bytes = 16 * 1024).await;
     let request = SignUpRequest {
         email: "big@example.com".into(),
         password: "x".repeat(20 * 1024),

@@ -1,17 +1,22 @@
 //! A private database for each test, so tests run in parallel and never see
 //! each other's rows: a fresh PostgreSQL database when `TEST_DATABASE_URL` is
 //! set, otherwise a SQLite file in a fresh temporary directory.
-
-use std::path::PathBuf;
+//!
+//! Tests that only make sense on PostgreSQL (LISTEN/NOTIFY, a database going
+//! away) are `#[ignore = "needs TEST_DATABASE_URL"]` and start with
+//! [`TestDatabase::postgres`], which fails loudly when it is not set: CI runs
+//! them with `--include-ignored` in its PostgreSQL pass.
 
 use sqlx::{AnyConnection, Connection, Executor};
+use tempfile::TempDir;
 
 /// A database made for one test. The SQLite directory is removed on drop;
 /// PostgreSQL databases are named `todo_test_*` so CI can drop leftovers.
 #[derive(Debug)]
 pub struct TestDatabase {
     pub url: String,
-    sqlite_dir: Option<PathBuf>,
+    /// Held for its drop, which removes the directory.
+    _sqlite_dir: Option<TempDir>,
     /// The server's admin URL and the database's name, to drop it.
     postgres: Option<(String, String)>,
 }
@@ -43,21 +48,35 @@ impl TestDatabase {
                 let _ = admin.close().await;
                 Self {
                     url: replace_database_name(admin_url, &name),
-                    sqlite_dir: None,
+                    _sqlite_dir: None,
                     postgres: Some((admin_url.to_owned(), name)),
                 }
             }
             _ => {
-                let dir = std::env::temp_dir().join(&name);
-                std::fs::create_dir_all(&dir)
-                    .unwrap_or_else(|error| panic!("cannot create {}: {error}", dir.display()));
+                let dir = tempfile::Builder::new()
+                    .prefix(&name)
+                    .tempdir()
+                    .unwrap_or_else(|error| panic!("cannot create a temporary directory: {error}"));
                 Self {
-                    url: format!("sqlite://{}?mode=rwc", dir.join("test.sqlite3").display()),
-                    sqlite_dir: Some(dir),
+                    url: format!(
+                        "sqlite://{}?mode=rwc",
+                        dir.path().join("test.sqlite3").display()
+                    ),
+                    _sqlite_dir: Some(dir),
                     postgres: None,
                 }
             }
         }
+    }
+
+    /// A new PostgreSQL database, for tests that need that engine. Panics
+    /// when `TEST_DATABASE_URL` is unset: such a test must not pass vacuously.
+    pub async fn postgres() -> Self {
+        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty());
+        let Some(url) = url else {
+            panic!("this test needs PostgreSQL: set TEST_DATABASE_URL (CI does, with --include-ignored)");
+        };
+        Self::create_on(Some(&url)).await
     }
 
     /// True when this test runs against PostgreSQL.
@@ -67,7 +86,7 @@ impl TestDatabase {
 
     /// Drops the PostgreSQL database, closing what is still connected to it.
     /// Tests leave theirs for CI to drop; the benchmark, whose databases are
-    /// large, calls this. A SQLite directory goes when the value is dropped.
+    /// large, calls this. A SQLite file's directory goes when the value is dropped.
     pub async fn remove(self) -> Result<(), sqlx::Error> {
         if let Some((admin_url, name)) = &self.postgres {
             let mut admin = AnyConnection::connect(admin_url).await?;
@@ -79,14 +98,6 @@ impl TestDatabase {
             let _ = admin.close().await;
         }
         Ok(())
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        if let Some(dir) = &self.sqlite_dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
     }
 }
 

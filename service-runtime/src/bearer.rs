@@ -1,0 +1,84 @@
+//! Bearer tokens in `authorization` metadata, both ways: reading the token a
+//! caller sent (written once, for every service that checks tokens) and a
+//! client interceptor that sends one.
+
+use http::HeaderMap;
+use tonic::{Request, Status, service::Interceptor};
+
+/// Why a request carries no usable bearer token; the text tells the caller what to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BearerError {
+    #[error("missing authorization metadata; send `authorization: Bearer <access_token>`")]
+    Missing,
+    #[error("authorization metadata must be `Bearer <access_token>`")]
+    Malformed,
+}
+
+/// The token of `authorization: Bearer <token>` (the scheme in any case,
+/// surrounding spaces ignored).
+pub fn token(headers: &HeaderMap) -> Result<&str, BearerError> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(BearerError::Missing)?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|value| value.trim().split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
+        .map(|(_, token)| token.trim())
+        .ok_or(BearerError::Malformed)
+}
+
+/// A client interceptor that adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct BearerInterceptor(String);
+
+impl BearerInterceptor {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+}
+
+/// Tokens are secrets: a debug print shows that there is one, not what it is.
+impl std::fmt::Debug for BearerInterceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerInterceptor([redacted])")
+    }
+}
+
+impl Interceptor for BearerInterceptor {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let value = format!("Bearer {}", self.0)
+            .parse()
+            .map_err(|_| Status::invalid_argument("the token is not a valid header value"))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn reads_the_token_of_a_bearer_header() {
+        assert_eq!(token(&headers("Bearer abc")), Ok("abc"));
+        assert_eq!(token(&headers("bearer  abc ")), Ok("abc"));
+        assert_eq!(token(&HeaderMap::new()), Err(BearerError::Missing));
+        for bad in ["abc", "Basic abc", "Bearer ", "Bearer"] {
+            assert_eq!(token(&headers(bad)), Err(BearerError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_interceptor_never_shows_its_token() {
+        let interceptor = BearerInterceptor::new("secret-token");
+        assert!(!format!("{interceptor:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Configuration shared by the services: where a service keeps its data (one
+//! set of flags, flattened into each service's `Config`), and building a
+//! `Config` from its defaults alone, untouched by the environment.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+
+use crate::database;
+
+/// Where a service stores: PostgreSQL or SQLite by URL, or a SQLite file in the data directory.
+#[derive(Clone, Debug, Args)]
+pub struct StorageArgs {
+    /// Directory for the SQLite database and other files the service keeps.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite:…`) URL; unset means a SQLite file in DATA_DIR.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StorageArgs {
+    /// The URL to connect to: `DATABASE_URL`, or `sqlite_file` in the data
+    /// directory (which is then created).
+    pub fn url(&self, sqlite_file: &str) -> Result<String, database::Error> {
+        if let Some(url) = self.database_url.as_deref().filter(|url| !url.is_empty()) {
+            return Ok(url.to_owned());
+        }
+        std::fs::create_dir_all(&self.data_dir).map_err(|source| database::Error::DataDir {
+            path: self.data_dir.display().to_string(),
+            source,
+        })?;
+        Ok(format!(
+            "sqlite://{}?mode=rwc",
+            self.data_dir.join(sqlite_file).display()
+        ))
+    }
+}
+
+/// `C` with every setting at its documented default, ignoring the process's
+/// environment: what tests and embedding code start from before changing the
+/// fields they care about.
+pub fn defaults<C: Parser>() -> C {
+    let command = C::command().mut_args(|arg| arg.env(None::<&str>));
+    let name = command.get_name().to_owned();
+    let matches = command
+        .try_get_matches_from([name])
+        .unwrap_or_else(|error| panic!("the defaults of a Config must parse: {error}"));
+    C::from_arg_matches(&matches)
+        .unwrap_or_else(|error| panic!("the defaults of a Config must parse: {error}"))
+}
+
+/// `C` from the environment alone (no command-line arguments), as a service
+/// started by another process reads its settings.
+pub fn from_env<C: Parser>() -> Result<C, clap::Error> {
+    C::try_parse_from([C::command().get_name().to_owned()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    #[command(name = "example")]
+    struct Example {
+        #[command(flatten)]
+        storage: StorageArgs,
+    }
+
+    #[test]
+    fn defaults_ignore_the_environment() {
+        let example: Example = defaults();
+        assert_eq!(example.storage.data_dir, PathBuf::from("./data"));
+        assert_eq!(example.storage.database_url, None);
+    }
+
+    #[test]
+    fn an_explicit_url_wins_over_the_data_directory() {
+        let storage = StorageArgs {
+            data_dir: PathBuf::from("/nonexistent/never/created"),
+            database_url: Some("postgres://db/x".into()),
+        };
+        assert_eq!(storage.url("x.sqlite3").unwrap(), "postgres://db/x");
+    }
+}

@@ -1,0 +1,132 @@
+//! The whole product in one process, for trying it and for development: the
+//! auth and task services each on its own port, talking real gRPC over
+//! loopback, storing in SQLite files under the data directory, behind the
+//! gateway, which serves the web app. Production runs the three binaries
+//! apart (see docker-compose.yml); this crate only wires them together.
+
+use std::{future::Future, net::SocketAddr, path::PathBuf};
+
+use clap::Parser;
+use service_runtime::{StartError, config::from_env, process::bind};
+use tokio::{net::TcpListener, sync::watch};
+
+/// Settings of the stack. Each service also reads its own variables
+/// (`JWT_SECRET`, `ACCESS_TOKEN_TTL`, `TOKEN_CACHE_TTL`, …) as it would
+/// alone; the stack decides only where they listen and store.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "todo-stack",
+    version,
+    about = "The whole todo system in one process: auth and task services behind the gateway"
+)]
+pub struct Config {
+    /// Where the gateway listens: the web app, gRPC, grpc-web, reflection, health.
+    #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
+    pub gateway_addr: SocketAddr,
+
+    /// Where the auth service listens.
+    #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
+    pub auth_addr: SocketAddr,
+
+    /// Where the task service listens.
+    #[arg(long, env = "TASK_ADDR", default_value = "127.0.0.1:50052")]
+    pub task_addr: SocketAddr,
+
+    /// Where both services keep their SQLite files (and the auth service its
+    /// generated JWT secret, when JWT_SECRET is unset).
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub front: gateway::FrontArgs,
+}
+
+/// Runs the stack with the gateway on `listener` (the services bind their own
+/// addresses) until `shutdown` resolves and everything has stopped, or until
+/// a part fails.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let config_error = |error: clap::Error| StartError::Config(error.to_string());
+    let mut auth_config: auth_service::Config = from_env().map_err(config_error)?;
+    let mut task_config: task_service::Config = from_env().map_err(config_error)?;
+    let auth_listener = bind(config.auth_addr).await?;
+    let task_listener = bind(config.task_addr).await?;
+    let addr = |listener: &TcpListener| {
+        listener
+            .local_addr()
+            .map_err(|error| StartError::other("a listener has no address", error))
+    };
+    let auth_url = format!("http://{}", addr(&auth_listener)?);
+    let task_url = format!("http://{}", addr(&task_listener)?);
+    let gateway_addr = addr(&listener)?;
+
+    // The services store in SQLite files of their own: one database shared by
+    // both would mix their migration histories.
+    auth_config.storage.data_dir = config.data_dir.clone();
+    auth_config.storage.database_url = None;
+    task_config.storage.data_dir = config.data_dir.clone();
+    task_config.storage.database_url = None;
+    task_config.auth_url = auth_url.clone();
+    let gateway_config = gateway::Config {
+        addr: gateway_addr,
+        auth_upstreams: vec![auth_url.clone()],
+        task_upstreams: vec![task_url.clone()],
+        front: config.front,
+    };
+
+    // Dropping the sender tells both services to stop.
+    let (stop, stopped) = watch::channel(());
+    let until_stopped = |mut stopped: watch::Receiver<()>| async move {
+        let _ = stopped.changed().await;
+    };
+    let mut auth = tokio::spawn(auth_service::serve(
+        auth_config,
+        auth_listener,
+        until_stopped(stopped.clone()),
+    ));
+    let mut tasks = tokio::spawn(task_service::serve(
+        task_config,
+        task_listener,
+        until_stopped(stopped),
+    ));
+
+    println!("todo stack is up (data in {}):", config.data_dir.display());
+    println!("  web app and API  http://{gateway_addr}   (gRPC, grpc-web, reflection, health)");
+    println!("  auth-service     {auth_url}");
+    println!("  task-service     {task_url}");
+    println!("Ctrl-C stops everything.");
+
+    let gateway = gateway::serve(gateway_config, listener, shutdown);
+    let outcome = tokio::select! {
+        result = gateway => result,
+        result = &mut auth => Err(ended("auth service", result)),
+        result = &mut tasks => Err(ended("task service", result)),
+    };
+    drop(stop);
+    // Both finish their in-flight calls before we return.
+    if !auth.is_finished() {
+        let _ = auth.await;
+    }
+    if !tasks.is_finished() {
+        let _ = tasks.await;
+    }
+    outcome
+}
+
+/// What it means that a service's task ended while the gateway still ran.
+fn ended(
+    name: &str,
+    result: Result<Result<(), StartError>, tokio::task::JoinError>,
+) -> StartError {
+    match result {
+        Ok(Err(error)) => StartError::other(format!("the {name} failed"), error),
+        Ok(Ok(())) => StartError::other(
+            format!("the {name} stopped"),
+            "it returned without being asked to stop",
+        ),
+        Err(error) => StartError::other(format!("the {name} crashed"), error),
+    }
+}

@@ -1,0 +1,152 @@
+//! Starts the three parts wired as in production (the real auth service, the
+//! real task service, each with a private database, and the gateway in front
+//! of them), and makes clients that speak native gRPC or grpc-web to the
+//! gateway. The one place that starts all three, for journeys across them.
+
+#![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
+
+use http::Uri;
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use proto::{auth::v1::auth_service_client::AuthServiceClient, task::v1::task_service_client::TaskServiceClient};
+use tempfile::TempDir;
+use testkit::{Running, TestDatabase};
+use tokio::net::TcpListener;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
+use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
+use tower::Layer;
+
+pub use service_runtime::bearer::BearerInterceptor as Bearer;
+pub use testkit::users::PASSWORD;
+
+/// The gateway in front of one auth and one task service.
+pub struct Stack {
+    pub auth: Running,
+    pub tasks: Option<Running>,
+    pub gateway: Running,
+    task_database: TestDatabase,
+    _auth_database: TestDatabase,
+    data_dir: TempDir,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts the stack with the gateway's configuration changed by `adjust`.
+    pub async fn start_with(adjust: impl FnOnce(&mut gateway::FrontArgs)) -> Self {
+        testkit::init_logging();
+        let auth_database = TestDatabase::create().await;
+        let task_database = TestDatabase::create().await;
+        let data_dir = TempDir::new().unwrap();
+        let mut auth_config: auth_service::Config = service_runtime::config::defaults();
+        auth_config.storage.data_dir = data_dir.path().join("auth");
+        auth_config.storage.database_url = Some(auth_database.url.clone());
+        auth_config.jwt_secret = Some("stack-tests-secret-long-enough-0123456789".into());
+        // Tests log in often; one hash at a time per test keeps parallel tests fair.
+        auth_config.password_hash_concurrency = Some(1);
+        let auth = Running::spawn(testkit::listener().await, |listener, stopped| {
+            auth_service::serve(auth_config, listener, async {
+                let _ = stopped.await;
+            })
+        });
+        let tasks = start_tasks(testkit::listener().await, auth.addr, &task_database);
+        let mut config: gateway::Config = service_runtime::config::defaults();
+        config.auth_upstreams = vec![format!("http://{}", auth.addr)];
+        config.task_upstreams = vec![format!("http://{}", tasks.addr)];
+        config.front.web_dir = data_dir.path().join("no-web-build-here");
+        config.front.allowed_origins = vec!["https://app.example.com".into()];
+        adjust(&mut config.front);
+        let gateway = Running::spawn(testkit::listener().await, |listener, stopped| {
+            gateway::serve(config, listener, async {
+                let _ = stopped.await;
+            })
+        });
+        Self {
+            auth,
+            tasks: Some(tasks),
+            gateway,
+            task_database,
+            _auth_database: auth_database,
+            data_dir,
+        }
+    }
+
+    /// Stops the task service; returns the address it had.
+    pub async fn stop_tasks(&mut self) -> std::net::SocketAddr {
+        let tasks = self.tasks.take().expect("task service already stopped");
+        let addr = tasks.addr;
+        tasks.stop().await;
+        addr
+    }
+
+    /// Starts the task service again on the address it had.
+    pub async fn restart_tasks(&mut self, addr: std::net::SocketAddr) {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        self.tasks = Some(start_tasks(listener, self.auth.addr, &self.task_database));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.gateway.addr)
+    }
+
+    /// A native gRPC (HTTP/2) channel to the gateway.
+    pub fn grpc(&self) -> Channel {
+        self.gateway.channel()
+    }
+
+    /// A grpc-web (HTTP/1.1) client to the gateway, as a browser would talk.
+    pub fn grpc_web(&self) -> GrpcWeb {
+        let client = Client::builder(TokioExecutor::new()).build_http();
+        GrpcWeb {
+            service: GrpcWebClientLayer::new().layer(client),
+            origin: self.url().parse().unwrap(),
+        }
+    }
+}
+
+fn start_tasks(listener: TcpListener, auth: std::net::SocketAddr, database: &TestDatabase) -> Running {
+    let mut config: task_service::Config = service_runtime::config::defaults();
+    config.storage.database_url = Some(database.url.clone());
+    config.auth_url = format!("http://{auth}");
+    Running::spawn(listener, |listener, stopped| {
+        task_service::serve(config, listener, async {
+            let _ = stopped.await;
+        })
+    })
+}
+
+type WebService = GrpcWebClientService<
+    Client<hyper_util::client::legacy::connect::HttpConnector, GrpcWebCall<tonic::body::Body>>,
+>;
+
+/// A grpc-web transport; the generated clients run over it.
+#[derive(Clone)]
+pub struct GrpcWeb {
+    service: WebService,
+    origin: Uri,
+}
+
+impl GrpcWeb {
+    pub fn auth(&self) -> AuthServiceClient<WebService> {
+        AuthServiceClient::with_origin(self.service.clone(), self.origin.clone())
+    }
+
+    pub fn tasks(&self, token: &str) -> TaskServiceClient<InterceptedService<WebService, Bearer>> {
+        let service = InterceptedService::new(self.service.clone(), Bearer::new(token));
+        TaskServiceClient::with_origin(service, self.origin.clone())
+    }
+}
+
+/// Signs `email` up and logs in through `auth`; returns the access token.
+pub async fn sign_up_and_log_in<T>(auth: &mut AuthServiceClient<T>, email: &str) -> String
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    testkit::users::sign_up_and_log_in(auth, email)
+        .await
+        .access_token
+}

@@ -1,0 +1,49 @@
+//! Signing test users up and in through any `AuthService` client (native
+//! gRPC or grpc-web, to the service or through the gateway).
+
+use proto::auth::v1::{
+    LoginRequest, LoginResponse, SignUpRequest, auth_service_client::AuthServiceClient,
+};
+use tonic::{Status, client::GrpcService, codegen::StdError};
+
+/// The password every test user gets: long enough and on no common list.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs `email` up with [`PASSWORD`] and logs in.
+pub async fn sign_up_and_log_in<T>(auth: &mut AuthServiceClient<T>, email: &str) -> LoginResponse
+where
+    T: GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<StdError> + Send,
+{
+    auth.sign_up(SignUpRequest {
+        email: email.into(),
+        password: PASSWORD.into(),
+    })
+    .await
+    .unwrap_or_else(|status| panic!("sign-up of {email} failed: {status:?}"));
+    log_in(auth, email, PASSWORD)
+        .await
+        .unwrap_or_else(|status| panic!("login of {email} failed: {status:?}"))
+}
+
+/// Logs `email` in with `password`.
+pub async fn log_in<T>(
+    auth: &mut AuthServiceClient<T>,
+    email: &str,
+    password: &str,
+) -> Result<LoginResponse, Status>
+where
+    T: GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    <T::ResponseBody as http_body::Body>::Error: Into<StdError> + Send,
+{
+    auth.login(LoginRequest {
+        email: email.into(),
+        password: password.into(),
+    })
+    .await
+    .map(tonic::Response::into_inner)
+}

@@ -108,7 +108,7 @@ async function addTask(page, title, { tags = "", due = "" } = {}) {
 const task = (page, title) => page.getByTestId("task").filter({ has: page.getByText(title, { exact: true }) });
 
 /** Waits until the page's list is loaded and its live stream open, so changes made elsewhere now reach it. */
-const live = (page) => page.locator("[data-testid=task-list][data-live=connected]").waitFor();
+const live = (page) => page.locator("[data-testid=task-list][data-live=connected]").waitFor({ state: "attached" });
 
 /** Ends the page's session the way another device would: Logout over grpc-web with its access token. */
 async function endSessionElsewhere(page) {

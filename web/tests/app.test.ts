@@ -9,7 +9,8 @@ import { authorize } from "../src/authorization";
 import { BadRequestSchema } from "../src/gen/google/rpc/error_details_pb";
 import { AuthService } from "../src/gen/todo/auth/v1/auth_pb";
 import { Session } from "../src/session";
-import { FakeServer, memoryStorage, signedIn } from "./support/fake-server";
+import { FakeServer, signedIn } from "./support/fake-server";
+import { memoryStorage } from "./support/storage";
 
 let root: HTMLElement;
 

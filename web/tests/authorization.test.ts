@@ -1,10 +1,13 @@
+// The session interceptor over the in-memory services: which calls it signs,
+// how it renews a refused token, and when it ends the session.
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createApi, refresher } from "../src/api";
 import { authorize, signOut } from "../src/authorization";
 import { AuthService } from "../src/gen/todo/auth/v1/auth_pb";
 import { Session } from "../src/session";
-import { FakeServer, memoryStorage, signedIn } from "./support/fake-server";
+import { FakeServer, signedIn } from "./support/fake-server";
+import { memoryStorage } from "./support/storage";
 
 let server: FakeServer;
 let session: Session;

@@ -1,3 +1,5 @@
+// What a person reads for each server error, with the errors encoded and
+// decoded as they travel from our servers to the browser.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe as suite, expect, it } from "vitest";
 import { describe, waitText } from "../src/errors";

@@ -1,11 +1,9 @@
+// Tokens kept across reloads, refreshed before they expire, and the session's end.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";
 import { Session, type Tokens } from "../src/session";
+import { memoryStorage as memory } from "./support/storage";
 
-function memory(): Pick<Storage, "getItem" | "setItem" | "removeItem"> {
-  const map = new Map<string, string>();
-  return { getItem: (k) => map.get(k) ?? null, setItem: (k, v) => void map.set(k, v), removeItem: (k) => void map.delete(k) };
-}
 
 const tokens = (n: number, expiresAt: number): Tokens => ({ accessToken: `access-${n}`, refreshToken: `refresh-${n}`, expiresAt, email: "ada@example.com" });
 

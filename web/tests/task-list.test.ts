@@ -1,3 +1,4 @@
+// The list as the screen keeps it: pages merged and live changes placed.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";

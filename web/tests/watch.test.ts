@@ -1,3 +1,5 @@
+// The live stream's life cycle against a fake client: when it counts as
+// connected, how it backs off and reconnects, and that stopping stops it.
 import { create } from "@bufbuild/protobuf";
 import { type CallOptions, Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it, vi } from "vitest";

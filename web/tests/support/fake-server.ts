@@ -101,11 +101,6 @@ export class FakeServer {
   }
 }
 
-export function memoryStorage(): Pick<Storage, "getItem" | "setItem" | "removeItem"> {
-  const map = new Map<string, string>();
-  return { getItem: (key) => map.get(key) ?? null, setItem: (key, value) => void map.set(key, value), removeItem: (key) => void map.delete(key) };
-}
-
 /** Tokens as a login gave them: access-1 and refresh-1, valid for `validForMs` from `now`. */
 export function signedIn(validForMs = 15 * 60_000, now = Date.now()): Tokens {
   return { accessToken: "access-1", refreshToken: "refresh-1", expiresAt: now + validForMs, email: "ada@example.com" };

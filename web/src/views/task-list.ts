@@ -22,7 +22,7 @@ export interface TaskListOptions {
 }
 
 export interface TaskList {
-  /** The message line, the count, the list and the "Load more" button, in screen order. */
+  /** The message line, the count, the list, the "Load more" button and the scroll sentinel, in screen order. */
   elements: HTMLElement[];
   setFilter(change: Partial<Filter>): void;
   /** Loads the first page again. */

@@ -15,7 +15,8 @@ use crate::{
     error::Error,
     password::{Hasher, Password},
     store::{Refreshed, Store},
-    token::{AccessToken, Claims, TokenKeys, unix_now},
+    clock::Clock,
+    token::{AccessToken, Claims, TokenKeys},
     user::User,
 };
 
@@ -40,6 +41,7 @@ pub struct Accounts {
     store: Store,
     hasher: Hasher,
     keys: TokenKeys,
+    clock: Clock,
     refresh_ttl: i64,
     max_failures: i64,
     failure_window: i64,
@@ -50,11 +52,12 @@ fn seconds(duration: Duration) -> i64 {
 }
 
 impl Accounts {
-    pub fn new(config: &Config, store: Store, hasher: Hasher, keys: TokenKeys) -> Self {
+    pub fn new(config: &Config, store: Store, hasher: Hasher, keys: TokenKeys, clock: Clock) -> Self {
         Self {
             store,
             hasher,
             keys,
+            clock,
             refresh_ttl: seconds(config.refresh_token_ttl),
             max_failures: i64::from(config.login_max_failures),
             failure_window: seconds(config.login_failure_window).max(1),
@@ -70,7 +73,7 @@ impl Accounts {
         let user = User {
             id: uuid::Uuid::now_v7().to_string(),
             email: email.as_str().to_owned(),
-            create_time: unix_now(),
+            create_time: self.clock.now(),
         };
         self.store.insert_user(&user, &password_hash).await?;
         tracing::info!(user_id = %user.id, "signed up");
@@ -84,7 +87,7 @@ impl Accounts {
         // takes the normal path so it costs the same time and gets the same answer.
         let email = Email::parse(email)
             .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
-        let now = unix_now();
+        let now = self.clock.now();
         let (attempts, window_start) = self
             .store
             .count_login_attempt(&email, now, self.failure_window)
@@ -120,7 +123,7 @@ impl Accounts {
             )
             .await?;
         tracing::info!(user_id = %user.id, session_id = %session_id, "logged in");
-        let access = self.keys.issue(&user.id, &user.email, &session_id)?;
+        let access = self.keys.issue(&user.id, &user.email, &session_id, now)?;
         Ok(Tokens {
             access,
             refresh_token,
@@ -133,7 +136,7 @@ impl Accounts {
         if refresh_token.is_empty() {
             return Err(Error::invalid("refresh_token", "is required"));
         }
-        let now = unix_now();
+        let now = self.clock.now();
         let next = new_refresh_token();
         let outcome = self
             .store
@@ -146,7 +149,7 @@ impl Accounts {
             .await?;
         match outcome {
             Refreshed::Rotated { session_id, user } => {
-                let access = self.keys.issue(&user.id, &user.email, &session_id)?;
+                let access = self.keys.issue(&user.id, &user.email, &session_id, now)?;
                 Ok(Tokens {
                     access,
                     refresh_token: next,
@@ -216,4 +219,67 @@ fn new_refresh_token() -> String {
 /// Only this digest is stored: a leaked database does not leak usable tokens.
 fn hash_refresh_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use service_runtime::database::Database;
+    use testkit::{TestDatabase, users::PASSWORD};
+
+    use super::*;
+
+    const EMAIL: &str = "ada@example.com";
+
+    /// Accounts on a private database, with a clock the test moves.
+    async fn accounts(max_failures: u32, window: Duration) -> (Accounts, Clock, TestDatabase) {
+        let database = TestDatabase::create().await;
+        let opened = Database::open(&database.url, &crate::MIGRATIONS).await.unwrap();
+        let mut config: Config = service_runtime::config::defaults();
+        config.jwt_secret = Some("unit-test-secret-long-enough-0123456789".into());
+        config.login_max_failures = max_failures;
+        config.login_failure_window = window;
+        let clock = Clock::manual(1_800_000_000);
+        let accounts = Accounts::new(
+            &config,
+            Store::new(opened.pool),
+            Hasher::new(1).await.unwrap(),
+            TokenKeys::from_config(&config).unwrap(),
+            clock.clone(),
+        );
+        let email = Email::parse(EMAIL).unwrap();
+        let password = Password::parse(PASSWORD.into(), &email, "password").unwrap();
+        accounts.sign_up(email, password).await.unwrap();
+        (accounts, clock, database)
+    }
+
+    async fn login(accounts: &Accounts, password: &str) -> Result<Tokens, Error> {
+        accounts.login(EMAIL, SecretString::from(password)).await
+    }
+
+    #[tokio::test]
+    async fn a_throttled_email_is_refused_for_the_rest_of_the_window_then_let_in() {
+        let (accounts, clock, _database) = accounts(2, Duration::from_secs(60)).await;
+        for _ in 0..2 {
+            assert!(matches!(login(&accounts, "not the password").await, Err(Error::BadCredentials)));
+        }
+        // Past the limit even the right password is refused, and told how long to wait.
+        let refused = login(&accounts, PASSWORD).await;
+        assert!(
+            matches!(refused, Err(Error::LoginThrottled { retry_after }) if retry_after == Duration::from_secs(60)),
+            "{refused:?}"
+        );
+        clock.advance(45);
+        let refused = login(&accounts, PASSWORD).await;
+        assert!(
+            matches!(refused, Err(Error::LoginThrottled { retry_after }) if retry_after == Duration::from_secs(15)),
+            "{refused:?}"
+        );
+        clock.advance(15);
+        login(&accounts, PASSWORD).await.expect("the window is over");
+        // A successful login clears the count: the limit applies afresh.
+        assert!(matches!(login(&accounts, "not the password").await, Err(Error::BadCredentials)));
+        login(&accounts, PASSWORD).await.expect("within the limit again");
+    }
 }

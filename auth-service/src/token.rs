@@ -6,7 +6,7 @@ use std::{
     fs,
     io::Write,
     path::Path,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use jsonwebtoken::{
@@ -108,14 +108,14 @@ impl TokenKeys {
         self.ttl
     }
 
-    /// Signs an access token for `user_id`'s session `session_id`.
+    /// Signs an access token for `user_id`'s session `session_id`, issued at `now`.
     pub fn issue(
         &self,
         user_id: &str,
         email: &str,
         session_id: &str,
+        now: i64,
     ) -> Result<AccessToken, Error> {
-        let now = unix_now();
         let exp = now + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let claims = Claims {
             sub: user_id.to_owned(),
@@ -219,13 +219,4 @@ fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
         }
         Err(error) => Err(io_error("read", error)),
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
 }

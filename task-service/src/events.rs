@@ -4,6 +4,7 @@
 //! watchers, and one user's burst of changes cannot push another's watchers
 //! behind. On SQLite the feed is in-process; on PostgreSQL changes go through
 //! LISTEN/NOTIFY, so every replica's watchers see every replica's writes.
+//! `Events::watch` is one watcher's stream, which ends when its session does.
 
 use std::{
     collections::HashMap,
@@ -13,13 +14,27 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    mpsc,
+};
+use tokio_stream::{Stream, wrappers::ReceiverStream};
 
-use crate::{store::Store, task::Task};
+use crate::{
+    auth_layer::{TokenValidator, VerifiedUser},
+    error::Error,
+    store::Store,
+    task::{Task, TaskId, UserId},
+};
 
+/// The PostgreSQL NOTIFY channel every replica listens on.
 const CHANNEL: &str = "task_events";
 /// Events a watcher may fall behind its user's changes by before it is told to start over.
 const BUFFER: usize = 256;
+/// How often a watch re-checks that its session is still live.
+const WATCH_RECHECK: Duration = Duration::from_millis(500);
+/// Events queued for one watcher's connection before it counts as slow.
+const WATCH_QUEUE: usize = 64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Kind {
@@ -31,8 +46,8 @@ pub enum Kind {
 /// One change to one user's task. For `Deleted`, `task` is `None`.
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub user_id: String,
-    pub task_id: String,
+    pub user_id: UserId,
+    pub task_id: TaskId,
     pub kind: Kind,
     pub task: Option<Task>,
 }
@@ -50,18 +65,18 @@ struct Notice {
 /// channel goes when its last watcher does.
 #[derive(Debug, Default)]
 struct Fanout {
-    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Change>>>>,
+    channels: Mutex<HashMap<UserId, broadcast::Sender<Arc<Change>>>>,
 }
 
 impl Fanout {
     fn channels(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Arc<Change>>>> {
+    ) -> std::sync::MutexGuard<'_, HashMap<UserId, broadcast::Sender<Arc<Change>>>> {
         // Nothing panics while holding the lock, and the map stays valid if it did.
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn has_watchers(&self, user_id: &str) -> bool {
+    fn has_watchers(&self, user_id: &UserId) -> bool {
         self.channels().contains_key(user_id)
     }
 
@@ -77,7 +92,7 @@ impl Fanout {
 #[derive(Debug)]
 pub struct Subscription {
     receiver: broadcast::Receiver<Arc<Change>>,
-    user_id: String,
+    user_id: UserId,
     fanout: Arc<Fanout>,
 }
 
@@ -135,18 +150,65 @@ impl Events {
     }
 
     /// The changes to `user_id`'s tasks from now on.
-    pub fn subscribe(&self, user_id: &str) -> Subscription {
+    pub fn subscribe(&self, user_id: &UserId) -> Subscription {
         let receiver = self
             .fanout
             .channels()
-            .entry(user_id.to_owned())
+            .entry(user_id.clone())
             .or_insert_with(|| broadcast::channel(BUFFER).0)
             .subscribe();
         Subscription {
             receiver,
-            user_id: user_id.to_owned(),
+            user_id: user_id.clone(),
             fanout: self.fanout.clone(),
         }
+    }
+
+    /// `user`'s changes from now on, as one watcher's stream. It ends with
+    /// UNAUTHENTICATED once `validator` refuses the session (checked every
+    /// `WATCH_RECHECK`), and with ABORTED (`FellBehind`) when the watcher
+    /// falls too far behind; it ends quietly when the client goes away.
+    pub fn watch(
+        &self,
+        user: VerifiedUser,
+        validator: TokenValidator,
+    ) -> impl Stream<Item = Result<Arc<Change>, Error>> + Send + 'static {
+        // Subscribed before returning, so no change made after the call is missed.
+        let mut changes = self.subscribe(&UserId::new(user.user_id.clone()));
+        let (sender, receiver) = mpsc::channel(WATCH_QUEUE);
+        tokio::spawn(async move {
+            let mut recheck = tokio::time::interval(WATCH_RECHECK);
+            loop {
+                let outcome: Result<Option<Arc<Change>>, Error> = tokio::select! {
+                    () = sender.closed() => return,
+                    change = changes.recv() => match change {
+                        Ok(change) => Ok(Some(change)),
+                        Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
+                        Err(RecvError::Closed) => return,
+                    },
+                    _ = recheck.tick() => match validator.validate(&user.access_token, None).await {
+                        Err(error @ Error::Unauthenticated(_)) => Err(error),
+                        // The auth service being briefly away does not end a watch.
+                        _ => Ok(None),
+                    },
+                };
+                match outcome {
+                    Ok(None) => {}
+                    Ok(Some(change)) => {
+                        // A full queue waits here; meanwhile the broadcast
+                        // buffer fills, and a watcher that stays behind is told so.
+                        if sender.send(Ok(change)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(error)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        ReceiverStream::new(receiver)
     }
 
     /// Publishes a change that has been committed. A failure to publish is
@@ -164,12 +226,12 @@ impl Events {
             }
             Some(store) => {
                 let notice = Notice {
-                    user_id: task.user_id.clone(),
-                    task_id: task.id.clone(),
+                    user_id: task.user_id.as_str().to_owned(),
+                    task_id: task.id.as_str().to_owned(),
                     kind,
                 };
                 let payload = serde_json::to_string(&notice).unwrap_or_default();
-                if let Err(error) = store.notify(&payload).await {
+                if let Err(error) = store.notify(CHANNEL, &payload).await {
                     tracing::warn!(%error, "cannot notify watchers of a change");
                 }
             }
@@ -191,23 +253,26 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
         let notification = match listener.recv().await {
             Ok(notification) => notification,
             Err(error) => {
-                tracing::warn!(%error, "lost the task_events listener; reconnecting");
+                tracing::warn!(%error, channel = CHANNEL, "lost the change listener; reconnecting");
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             }
         };
         let Ok(notice) = serde_json::from_str::<Notice>(notification.payload()) else {
-            tracing::warn!("ignoring a malformed task_events notice");
+            tracing::warn!(channel = CHANNEL, "ignoring a malformed change notice");
             continue;
         };
+        // Sent by a replica of this service from a task it had just written.
+        let user_id = UserId::new(notice.user_id);
+        let task_id = TaskId::from_stored(notice.task_id);
         // Most changes concern users with no watcher on this replica: no need to read their tasks.
-        if !fanout.has_watchers(&notice.user_id) {
+        if !fanout.has_watchers(&user_id) {
             continue;
         }
         let task = match notice.kind {
             Kind::Deleted => None,
             Kind::Created | Kind::Updated => {
-                match store.get(&notice.user_id, &notice.task_id).await {
+                match store.get(&user_id, &task_id).await {
                     Ok(Some(task)) => Some(task),
                     // Deleted since; its own notice follows.
                     Ok(None) => continue,
@@ -219,8 +284,8 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
             }
         };
         let change = Change {
-            user_id: notice.user_id,
-            task_id: notice.task_id,
+            user_id,
+            task_id,
             kind: notice.kind,
             task,
         };
@@ -232,15 +297,21 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
 mod tests {
     use super::*;
 
+    use crate::task::{Description, Priority, Tags, TaskTitle};
+
+    fn user(id: &str) -> UserId {
+        UserId::new(id.into())
+    }
+
     fn task(user_id: &str, id: &str) -> Task {
         Task {
-            id: id.into(),
-            user_id: user_id.into(),
-            title: "a task".into(),
-            description: String::new(),
+            id: TaskId::from_stored(id.into()),
+            user_id: user(user_id),
+            title: TaskTitle::from_stored("a task".into()),
+            description: Description::from_stored(String::new()),
             completed: false,
-            priority: crate::task::Priority::Medium,
-            tags: Vec::new(),
+            priority: Priority::Medium,
+            tags: Tags::default(),
             due_time: None,
             create_time: 0,
             update_time: 0,
@@ -252,41 +323,41 @@ mod tests {
     #[tokio::test]
     async fn a_watcher_gets_only_its_users_changes() {
         let events = Events::in_process();
-        let mut ada = events.subscribe("ada");
-        let mut bob = events.subscribe("bob");
+        let mut ada = events.subscribe(&user("ada"));
+        let mut bob = events.subscribe(&user("bob"));
         events.publish(Kind::Created, &task("bob", "b1")).await;
         events.publish(Kind::Created, &task("ada", "a1")).await;
-        assert_eq!(ada.recv().await.unwrap().task_id, "a1");
-        assert_eq!(bob.recv().await.unwrap().task_id, "b1");
+        assert_eq!(ada.recv().await.unwrap().task_id.as_str(), "a1");
+        assert_eq!(bob.recv().await.unwrap().task_id.as_str(), "b1");
         assert!(ada.receiver.is_empty(), "ada saw bob's change");
     }
 
     #[tokio::test]
     async fn another_users_burst_does_not_push_a_watcher_behind() {
         let events = Events::in_process();
-        let mut ada = events.subscribe("ada");
-        let _bob = events.subscribe("bob");
+        let mut ada = events.subscribe(&user("ada"));
+        let _bob = events.subscribe(&user("bob"));
         for i in 0..BUFFER * 2 {
             events
                 .publish(Kind::Created, &task("bob", &i.to_string()))
                 .await;
         }
         events.publish(Kind::Created, &task("ada", "a1")).await;
-        assert_eq!(ada.recv().await.unwrap().task_id, "a1");
+        assert_eq!(ada.recv().await.unwrap().task_id.as_str(), "a1");
     }
 
     #[tokio::test]
     async fn a_users_channel_goes_with_its_last_watcher() {
         let events = Events::in_process();
-        let first = events.subscribe("ada");
-        let second = events.subscribe("ada");
+        let first = events.subscribe(&user("ada"));
+        let second = events.subscribe(&user("ada"));
         drop(first);
-        assert!(events.fanout.has_watchers("ada"));
+        assert!(events.fanout.has_watchers(&user("ada")));
         drop(second);
-        assert!(!events.fanout.has_watchers("ada"));
+        assert!(!events.fanout.has_watchers(&user("ada")));
         // A change with nobody watching goes nowhere, quietly.
         events.publish(Kind::Updated, &task("ada", "a1")).await;
-        let mut again = events.subscribe("ada");
+        let mut again = events.subscribe(&user("ada"));
         events.publish(Kind::Deleted, &task("ada", "a1")).await;
         let change = again.recv().await.unwrap();
         assert_eq!((change.kind, change.task.is_none()), (Kind::Deleted, true));

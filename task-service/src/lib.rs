@@ -11,8 +11,10 @@ mod error;
 mod events;
 mod grpc;
 mod list_query;
+mod page_token;
 mod store;
 mod task;
+mod tasks;
 
 use std::future::Future;
 
@@ -49,7 +51,7 @@ pub async fn serve(
             .await
             .map_err(|error| StartError::other("cannot LISTEN for task changes", error))?,
     };
-    let api = grpc::TaskApi::new(store, events.clone(), validator.clone());
+    let api = grpc::TaskApi::new(tasks::Tasks::new(store, events.clone(), validator.clone()));
 
     let server = GrpcServer::new(
         "task service",

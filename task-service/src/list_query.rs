@@ -1,17 +1,17 @@
-//! ListTasks' request, parsed: filters, the order, the page size and the
-//! opaque keyset page token, which is bound to the query that made it.
+//! ListTasks' request, parsed: which tasks (the filter), in what order, how
+//! many per page, and where this page starts (from the page token).
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use proto::task::v1::ListTasksRequest;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
     error::Error,
-    task::{Priority, Tags},
+    page_token::{Fingerprint, PageToken},
+    task::{Priority, Tags, Task},
 };
 
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 100;
+const DEFAULT_PAGE_SIZE: usize = 50;
+const MAX_PAGE_SIZE: usize = 100;
 
 /// The fields a list can be ordered by; each maps to one indexed column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -50,10 +50,13 @@ impl OrderBy {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let words: Vec<&str> = raw.split_whitespace().collect();
         let invalid = || {
-            Error::invalid("order_by", format!(
-                "{raw:?} is not supported; use one of create_time, update_time, due_time, \
+            Error::invalid(
+                "order_by",
+                format!(
+                    "{raw:?} is not supported; use one of create_time, update_time, due_time, \
                  priority, title, followed by asc or desc"
-            ))
+                ),
+            )
         };
         let (field, direction) = match words.as_slice() {
             [] => {
@@ -83,18 +86,22 @@ impl OrderBy {
     }
 }
 
-/// Which tasks a list shows.
+/// Which tasks a list shows. Its JSON form is what page tokens are bound
+/// to: changing the fields or their serialization refuses the tokens issued
+/// before.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Filter {
     /// Lower-cased text to find in the title or description.
     pub query: Option<String>,
     pub completed: Option<bool>,
+    /// Tasks carrying every one of these tags.
     #[serde(serialize_with = "tags_as_list")]
     pub tags: Tags,
     #[serde(serialize_with = "priority_as_number")]
     pub priority: Option<Priority>,
 }
 
+/// Sorted, so the order the tags were given in does not change the query.
 fn tags_as_list<S: serde::Serializer>(tags: &Tags, serializer: S) -> Result<S::Ok, S::Error> {
     let mut sorted = tags.as_slice().to_vec();
     sorted.sort();
@@ -109,15 +116,15 @@ fn priority_as_number<S: serde::Serializer>(
 }
 
 /// Page sizes: 0 means 50, more than 100 means 100, negative is an error.
-pub fn page_size(raw: i32) -> Result<i64, Error> {
-    match i64::from(raw) {
-        0 => Ok(DEFAULT_PAGE_SIZE),
-        size if size < 0 => Err(Error::invalid("page_size", "must not be negative")),
-        size => Ok(size.min(MAX_PAGE_SIZE)),
+fn page_size(raw: i32) -> Result<usize, Error> {
+    match usize::try_from(raw) {
+        Err(_) => Err(Error::invalid("page_size", "must not be negative")),
+        Ok(0) => Ok(DEFAULT_PAGE_SIZE),
+        Ok(size) => Ok(size.min(MAX_PAGE_SIZE)),
     }
 }
 
-/// The sort value of the last task of a page.
+/// The sort value of a task, as a page's cursor holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum SortKey {
@@ -125,77 +132,72 @@ pub enum SortKey {
     Text(String),
 }
 
-/// Where the next page starts: after the task with this sort value and id.
+impl SortKey {
+    /// Whether this is the kind of value `field` sorts by.
+    pub fn fits(&self, field: SortField) -> bool {
+        match self {
+            Self::Text(_) => field == SortField::Title,
+            Self::Number(_) => field != SortField::Title,
+        }
+    }
+}
+
+/// Where a page starts: after the task with this sort value and id. Keyset
+/// paging: tasks added meanwhile never shift later pages, and no OFFSET scan
+/// is needed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub key: SortKey,
+    /// Ties on the sort value break on the id. It comes from the client's
+    /// token, so it is only ever compared with stored ids, never trusted as one.
     pub id: String,
 }
 
-#[derive(Serialize, Deserialize)]
-struct TokenBody {
-    /// The sort value of the last task returned.
-    k: SortKey,
-    /// The id of the last task returned.
-    i: String,
-    /// A fingerprint of the filters and order the token belongs to.
-    q: String,
+/// A ListTasks request, parsed.
+#[derive(Clone, Debug)]
+pub struct ListQuery {
+    pub filter: Filter,
+    pub order: OrderBy,
+    pub page_size: usize,
+    /// `None` for the first page.
+    pub after: Option<Cursor>,
+    /// What this page's token and the next one's are bound to.
+    fingerprint: Fingerprint,
 }
 
-/// A fingerprint of a list query, so a token reused with other filters is refused.
-fn fingerprint(filter: &Filter, order: &OrderBy) -> String {
-    let canonical = serde_json::to_vec(&(filter, order)).unwrap_or_default();
-    hex::encode(&Sha256::digest(canonical)[..8])
-}
+impl ListQuery {
+    pub fn parse(request: ListTasksRequest) -> Result<Self, Error> {
+        let query = request.query.trim().to_lowercase();
+        let filter = Filter {
+            query: (!query.is_empty()).then_some(query),
+            completed: request.completed,
+            tags: Tags::parse(request.tags, "tags")?,
+            priority: Priority::parse(request.priority, "priority")?,
+        };
+        let order = OrderBy::parse(&request.order_by)?;
+        let page_size = page_size(request.page_size)?;
+        let fingerprint = Fingerprint::of(&(&filter, &order));
+        let after = match request.page_token.as_str() {
+            "" => None,
+            token => Some(PageToken::decode(token, &fingerprint, order.field)?),
+        };
+        Ok(Self {
+            filter,
+            order,
+            page_size,
+            after,
+            fingerprint,
+        })
+    }
 
-/// Encodes the token that continues after `cursor`.
-pub fn encode_page_token(cursor: Cursor, filter: &Filter, order: &OrderBy) -> String {
-    let body = TokenBody {
-        k: cursor.key,
-        i: cursor.id,
-        q: fingerprint(filter, order),
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap_or_default())
-}
-
-/// Decodes a page token; garbled, or made for another query: INVALID_ARGUMENT.
-pub fn decode_page_token(
-    token: &str,
-    filter: &Filter,
-    order: &OrderBy,
-) -> Result<Option<Cursor>, Error> {
-    if token.is_empty() {
-        return Ok(None);
+    /// The token for the page that follows one ending with `last`.
+    pub fn next_page_token(&self, last: &Task) -> String {
+        let cursor = Cursor {
+            key: last.sort_key(self.order.field),
+            id: last.id.as_str().to_owned(),
+        };
+        PageToken::encode(cursor, &self.fingerprint)
     }
-    let garbled =
-        || Error::invalid("page_token", "is not a token this service issued; start again without it");
-    let bytes = URL_SAFE_NO_PAD
-        .decode(token.trim())
-        .map_err(|_| garbled())?;
-    let body: TokenBody = serde_json::from_slice(&bytes).map_err(|_| garbled())?;
-    if body.q != fingerprint(filter, order) {
-        return Err(Error::invalid(
-            "page_token", "belongs to a list with other filters or order; keep them the same or start again without a token",
-        ));
-    }
-    let key_fits = matches!(
-        (&body.k, order.field),
-        (SortKey::Text(_), SortField::Title)
-            | (
-                SortKey::Number(_),
-                SortField::CreateTime
-                    | SortField::UpdateTime
-                    | SortField::DueTime
-                    | SortField::Priority
-            )
-    );
-    if !key_fits {
-        return Err(garbled());
-    }
-    Ok(Some(Cursor {
-        key: body.k,
-        id: body.i,
-    }))
 }
 
 #[cfg(test)]
@@ -244,24 +246,41 @@ mod tests {
     }
 
     #[test]
-    fn tokens_round_trip_and_are_bound_to_their_query() {
-        let order = OrderBy::parse("").unwrap();
-        let filter = Filter::default();
+    fn tokens_are_bound_to_the_filters_and_order_that_issued_them() {
+        let first = ListQuery::parse(ListTasksRequest {
+            tags: vec!["b".into(), "a".into()],
+            ..ListTasksRequest::default()
+        })
+        .unwrap();
         let cursor = Cursor {
             key: SortKey::Number(42),
             id: "x".into(),
         };
-        let token = encode_page_token(cursor.clone(), &filter, &order);
-        assert_eq!(
-            decode_page_token(&token, &filter, &order).unwrap(),
-            Some(cursor)
-        );
-        let other = Filter {
-            completed: Some(true),
-            ..Filter::default()
+        let token = PageToken::encode(cursor.clone(), &first.fingerprint);
+        let next = |request: ListTasksRequest| {
+            ListQuery::parse(ListTasksRequest {
+                page_token: token.clone(),
+                ..request
+            })
         };
-        assert!(decode_page_token(&token, &other, &order).is_err());
-        assert!(decode_page_token("garbage!", &filter, &order).is_err());
-        assert!(decode_page_token(&token, &filter, &OrderBy::parse("title").unwrap()).is_err());
+        let same = ListTasksRequest {
+            tags: vec!["a".into(), "b".into()],
+            ..ListTasksRequest::default()
+        };
+        assert_eq!(
+            next(same.clone()).unwrap().after,
+            Some(cursor),
+            "the order of the tags does not matter"
+        );
+        let other_filter = ListTasksRequest {
+            completed: Some(true),
+            ..same.clone()
+        };
+        assert!(next(other_filter).is_err());
+        let other_order = ListTasksRequest {
+            order_by: "title".into(),
+            ..same
+        };
+        assert!(next(other_order).is_err());
     }
 }

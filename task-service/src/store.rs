@@ -1,12 +1,14 @@
-//! All SQL of the task service. Each query is written once and runs on SQLite
-//! and PostgreSQL; lists are keyset-paged on indexed (user, sort key, id).
+//! All SQL of the task service: tasks and their tags, and the NOTIFY that
+//! tells other replicas about a change. Each query is written once and runs
+//! on SQLite and PostgreSQL; lists are keyset-paged on indexed (user, sort
+//! key, id). Tasks go in and come out as the domain's parsed types.
 
 use sqlx::{AnyPool, AssertSqlSafe, Row, any::AnyRow};
 
 use crate::{
     error::Error,
-    list_query::{Cursor, Filter, OrderBy, SortField, SortKey},
-    task::{Priority, Task, new_etag},
+    list_query::{Filter, ListQuery, SortKey},
+    task::{Description, Priority, RequestId, Tags, Task, TaskId, TaskTitle, UserId},
 };
 
 // `completed` is read as a number: sqlx's `Any` driver cannot decode
@@ -63,17 +65,21 @@ impl Sql {
     }
 }
 
+/// A stored task. What the database holds was parsed on its way in, so it is
+/// not checked again (see the `from_stored` constructors).
 fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
     let tags: String = row.try_get("tags")?;
     Ok(Task {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        title: row.try_get("title")?,
-        description: row.try_get("description")?,
+        id: TaskId::from_stored(row.try_get("id")?),
+        user_id: UserId::new(row.try_get("user_id")?),
+        title: TaskTitle::from_stored(row.try_get("title")?),
+        description: Description::from_stored(row.try_get("description")?),
         completed: row.try_get::<i64, _>("completed")? != 0,
         priority: Priority::from_number(row.try_get("priority")?),
-        tags: serde_json::from_str(&tags)
-            .map_err(|error| Error::Internal(format!("stored tags: {error}")))?,
+        tags: Tags::from_stored(
+            serde_json::from_str(&tags)
+                .map_err(|error| Error::Internal(format!("stored tags: {error}")))?,
+        ),
         due_time: row.try_get("due_time")?,
         create_time: row.try_get("create_time")?,
         update_time: row.try_get("update_time")?,
@@ -85,12 +91,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
 /// The text search matches against: title and description, lower-cased
 /// here rather than in SQL, because SQLite's LOWER() only knows ASCII.
 fn search_text(task: &Task) -> String {
-    format!("{}\n{}", task.title, task.description).to_lowercase()
-}
-
-/// `due_time`, or the largest value when there is none (see the migration).
-fn due_key(task: &Task) -> i64 {
-    task.due_time.unwrap_or(i64::MAX)
+    format!("{}\n{}", task.title.as_str(), task.description.as_str()).to_lowercase()
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` escaped.
@@ -103,7 +104,7 @@ fn like_pattern(text: &str) -> String {
 }
 
 fn tags_json(task: &Task) -> String {
-    serde_json::to_string(&task.tags).unwrap_or_else(|_| "[]".to_owned())
+    serde_json::to_string(task.tags.as_slice()).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// The task service's database.
@@ -122,23 +123,24 @@ impl Store {
     pub async fn insert(
         &self,
         task: &Task,
-        request_id: Option<&str>,
+        request_id: Option<&RequestId>,
     ) -> Result<(Task, bool), Error> {
+        let request_id = request_id.map(RequestId::as_str);
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO tasks (id, user_id, title, description, completed, priority, tags, due_time, due_key,
                                 create_time, update_time, complete_time, etag, search_text, request_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
-        .bind(&task.id)
-        .bind(&task.user_id)
-        .bind(&task.title)
-        .bind(&task.description)
+        .bind(task.id.as_str())
+        .bind(task.user_id.as_str())
+        .bind(task.title.as_str())
+        .bind(task.description.as_str())
         .bind(task.completed)
         .bind(task.priority.number())
         .bind(tags_json(task))
         .bind(task.due_time)
-        .bind(due_key(task))
+        .bind(task.due_key())
         .bind(task.create_time)
         .bind(task.update_time)
         .bind(task.complete_time)
@@ -158,7 +160,7 @@ impl Store {
                 let row = sqlx::query(AssertSqlSafe(format!(
                     "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND request_id = $2"
                 )))
-                .bind(&task.user_id)
+                .bind(task.user_id.as_str())
                 .bind(request_id)
                 .fetch_one(&self.pool)
                 .await?;
@@ -172,12 +174,12 @@ impl Store {
     }
 
     /// The user's task `id`, if it exists and is theirs.
-    pub async fn get(&self, user_id: &str, id: &str) -> Result<Option<Task>, Error> {
+    pub async fn get(&self, user_id: &UserId, id: &TaskId) -> Result<Option<Task>, Error> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
         )))
-        .bind(id)
-        .bind(user_id)
+        .bind(id.as_str())
+        .bind(user_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(task_from_row).transpose()
@@ -192,19 +194,19 @@ impl Store {
                  due_time = $6, due_key = $7, update_time = $8, complete_time = $9, etag = $10, search_text = $11
              WHERE id = $12 AND user_id = $13 AND etag = $14",
         )
-        .bind(&updated.title)
-        .bind(&updated.description)
+        .bind(updated.title.as_str())
+        .bind(updated.description.as_str())
         .bind(updated.completed)
         .bind(updated.priority.number())
         .bind(tags_json(updated))
         .bind(updated.due_time)
-        .bind(due_key(updated))
+        .bind(updated.due_key())
         .bind(updated.update_time)
         .bind(updated.complete_time)
         .bind(&updated.etag)
         .bind(search_text(updated))
-        .bind(&updated.id)
-        .bind(&updated.user_id)
+        .bind(updated.id.as_str())
+        .bind(updated.user_id.as_str())
         .bind(expected_etag)
         .execute(&mut *tx)
         .await?;
@@ -220,23 +222,23 @@ impl Store {
     /// task still has it (otherwise ABORTED).
     pub async fn delete(
         &self,
-        user_id: &str,
-        id: &str,
+        user_id: &UserId,
+        id: &TaskId,
         expected_etag: Option<&str>,
     ) -> Result<(), Error> {
         let deleted = match expected_etag {
             Some(etag) => {
                 sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND etag = $3")
-                    .bind(id)
-                    .bind(user_id)
+                    .bind(id.as_str())
+                    .bind(user_id.as_str())
                     .bind(etag)
                     .execute(&self.pool)
                     .await?
             }
             None => {
                 sqlx::query("DELETE FROM tasks WHERE id = $1 AND user_id = $2")
-                    .bind(id)
-                    .bind(user_id)
+                    .bind(id.as_str())
+                    .bind(user_id.as_str())
                     .execute(&self.pool)
                     .await?
             }
@@ -248,25 +250,31 @@ impl Store {
         }
     }
 
-    /// Tells every replica's watchers (PostgreSQL NOTIFY) about a change.
-    pub async fn notify(&self, channel_payload: &str) -> Result<(), Error> {
-        sqlx::query("SELECT pg_notify('task_events', $1)")
-            .bind(channel_payload)
+    /// Sends `payload` to every replica listening on `channel` (PostgreSQL
+    /// NOTIFY; delivered when the sending transaction commits, here at once).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), Error> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(channel)
+            .bind(payload)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// One page of the user's tasks matching `filter` in `order` after
-    /// `cursor`, plus how many match in all.
+    /// Up to `limit` of the user's tasks that match `query`, in its order
+    /// from where its page starts, plus how many match in all.
     pub async fn list(
         &self,
-        user_id: &str,
-        filter: &Filter,
-        order: &OrderBy,
-        limit: i64,
-        cursor: Option<&Cursor>,
+        user_id: &UserId,
+        query: &ListQuery,
+        limit: usize,
     ) -> Result<(Vec<Task>, i64), Error> {
+        let ListQuery {
+            filter,
+            order,
+            after,
+            ..
+        } = query;
         let column = order.field.column();
         // One round trip: every row of the page carries the number of all
         // matches (an uncorrelated subquery, computed once).
@@ -276,9 +284,8 @@ impl Store {
         push_filter(&mut page, user_id, filter);
         page.push(") AS total FROM tasks WHERE ");
         push_filter(&mut page, user_id, filter);
-        if let Some(cursor) = cursor {
-            // Keyset paging: strictly after the last (sort key, id) seen. New
-            // tasks never shift later pages, and no OFFSET scan is needed.
+        if let Some(cursor) = after {
+            // Strictly after the last (sort key, id) seen.
             let op = if order.descending { " < " } else { " > " };
             let key = match &cursor.key {
                 SortKey::Number(number) => Value::Integer(*number),
@@ -297,7 +304,8 @@ impl Store {
             .push(direction)
             .push(", id")
             .push(direction);
-        page.push(" LIMIT ").bind(Value::Integer(limit));
+        page.push(" LIMIT ")
+            .bind(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         let rows = page.fetch_all(&self.pool).await?;
         let total: i64 = match rows.first() {
             Some(row) => row.try_get("total")?,
@@ -317,19 +325,9 @@ impl Store {
     }
 }
 
-/// The sort value of `task` for `field`, for the next page's cursor.
-pub fn sort_key(task: &Task, field: SortField) -> SortKey {
-    match field {
-        SortField::CreateTime => SortKey::Number(task.create_time),
-        SortField::UpdateTime => SortKey::Number(task.update_time),
-        SortField::DueTime => SortKey::Number(due_key(task)),
-        SortField::Priority => SortKey::Number(task.priority.number()),
-        SortField::Title => SortKey::Text(task.title.clone()),
-    }
-}
-
-fn push_filter(sql: &mut Sql, user_id: &str, filter: &Filter) {
-    sql.push("user_id = ").bind(Value::Text(user_id.to_owned()));
+fn push_filter(sql: &mut Sql, user_id: &UserId, filter: &Filter) {
+    sql.push("user_id = ")
+        .bind(Value::Text(user_id.as_str().to_owned()));
     if let Some(query) = &filter.query {
         sql.push(" AND search_text LIKE ")
             .bind(Value::Text(like_pattern(query)))
@@ -351,24 +349,16 @@ fn push_filter(sql: &mut Sql, user_id: &str, filter: &Filter) {
 
 async fn replace_tags(tx: &mut sqlx::Transaction<'_, sqlx::Any>, task: &Task) -> Result<(), Error> {
     sqlx::query("DELETE FROM task_tags WHERE task_id = $1")
-        .bind(&task.id)
+        .bind(task.id.as_str())
         .execute(&mut **tx)
         .await?;
-    for tag in &task.tags {
+    for tag in task.tags.as_slice() {
         sqlx::query("INSERT INTO task_tags (task_id, user_id, tag) VALUES ($1, $2, $3)")
-            .bind(&task.id)
-            .bind(&task.user_id)
+            .bind(task.id.as_str())
+            .bind(task.user_id.as_str())
             .bind(tag)
             .execute(&mut **tx)
             .await?;
     }
     Ok(())
-}
-
-/// A new version of `task` written at `now`: a fresh etag and update time
-/// (kept increasing even if the clock steps back).
-pub fn next_version(mut task: Task, now: i64) -> Task {
-    task.etag = new_etag();
-    task.update_time = now.max(task.update_time + 1);
-    task
 }

@@ -12,13 +12,23 @@ use proto::{
         CreateTaskRequest, DeleteTaskRequest, GetTaskRequest, Priority, Task, UpdateTaskRequest,
     },
 };
-use support::Stack;
-use tonic::Code;
+use support::{Stack, User};
+use tonic::{Code, Status};
 
 fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {
         paths: paths.iter().map(|path| (*path).to_owned()).collect(),
     })
+}
+
+/// UpdateTask on its own connection; the updated task.
+async fn update(user: &User, task: Task, update_mask: Option<FieldMask>) -> Result<Task, Status> {
+    let request = UpdateTaskRequest {
+        task: Some(task),
+        update_mask,
+    };
+    let response = user.tasks().update_task(request).await?;
+    Ok(response.into_inner().task.expect("an updated task"))
 }
 
 #[tokio::test]
@@ -99,72 +109,20 @@ async fn unicode_and_sql_shaped_text_come_back_exactly() {
 async fn every_limit_is_invalid_argument_naming_the_field() {
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
+    let ok = || Task {
+        title: "ok".into(),
+        ..Task::default()
+    };
+    #[rustfmt::skip]
     let cases = [
-        (
-            Task {
-                title: "   ".into(),
-                ..Task::default()
-            },
-            "task.title",
-        ),
-        (
-            Task {
-                title: "x".repeat(201),
-                ..Task::default()
-            },
-            "task.title: must be at most 200",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                description: "d".repeat(1001),
-                ..Task::default()
-            },
-            "task.description: must be at most 1000",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                tags: (0..11).map(|i| format!("t{i}")).collect(),
-                ..Task::default()
-            },
-            "task.tags: at most 10",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                tags: vec!["x".repeat(33)],
-                ..Task::default()
-            },
-            "task.tags: each tag must be at most 32",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                tags: vec!["  ".into()],
-                ..Task::default()
-            },
-            "task.tags: a tag must not be empty",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                priority: 42,
-                ..Task::default()
-            },
-            "task.priority",
-        ),
-        (
-            Task {
-                title: "ok".into(),
-                due_time: Some(Timestamp {
-                    seconds: 0,
-                    nanos: -5,
-                }),
-                ..Task::default()
-            },
-            "task.due_time",
-        ),
+        (Task { title: "   ".into(), ..ok() }, "task.title"),
+        (Task { title: "x".repeat(201), ..ok() }, "task.title: must be at most 200"),
+        (Task { description: "d".repeat(1001), ..ok() }, "task.description: must be at most 1000"),
+        (Task { tags: (0..11).map(|i| format!("t{i}")).collect(), ..ok() }, "task.tags: at most 10"),
+        (Task { tags: vec!["x".repeat(33)], ..ok() }, "task.tags: each tag must be at most 32"),
+        (Task { tags: vec!["  ".into()], ..ok() }, "task.tags: a tag must not be empty"),
+        (Task { priority: 42, ..ok() }, "task.priority"),
+        (Task { due_time: Some(Timestamp { seconds: 0, nanos: -5 }), ..ok() }, "task.due_time"),
     ];
     for (task, expected) in cases {
         let error = ada
@@ -276,18 +234,13 @@ async fn missing_and_malformed_ids_are_not_found() {
             .await
             .unwrap_err();
         assert_eq!(error.code(), Code::NotFound, "{id:?}");
-        let update = UpdateTaskRequest {
-            task: Some(Task {
-                id,
-                title: "x".into(),
-                ..Task::default()
-            }),
-            update_mask: None,
+        let patch = Task {
+            id,
+            title: "x".into(),
+            ..Task::default()
         };
-        assert_eq!(
-            ada.tasks().update_task(update).await.unwrap_err().code(),
-            Code::NotFound
-        );
+        let error = update(&ada, patch, None).await.unwrap_err();
+        assert_eq!(error.code(), Code::NotFound);
     }
 }
 
@@ -310,16 +263,8 @@ async fn update_changes_only_the_masked_fields_and_a_new_etag_each_time() {
         tags: vec!["work".into()],
         ..Task::default()
     };
-    let updated = ada
-        .tasks()
-        .update_task(UpdateTaskRequest {
-            task: Some(patch),
-            update_mask: mask(&["title", "priority", "tags"]),
-        })
+    let updated = update(&ada, patch, mask(&["title", "priority", "tags"]))
         .await
-        .unwrap()
-        .into_inner()
-        .task
         .unwrap();
     assert_eq!(updated.title, "final");
     assert_eq!(updated.description, "keep me");
@@ -330,59 +275,32 @@ async fn update_changes_only_the_masked_fields_and_a_new_etag_each_time() {
     assert_eq!(updated.create_time, task.create_time);
 
     // Without a mask, the fields that are set are updated.
-    let implied = ada
-        .tasks()
-        .update_task(UpdateTaskRequest {
-            task: Some(Task {
-                id: task.id.clone(),
-                description: "new notes".into(),
-                ..Task::default()
-            }),
-            update_mask: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .task
-        .unwrap();
+    let patch = Task {
+        id: task.id.clone(),
+        description: "new notes".into(),
+        ..Task::default()
+    };
+    let implied = update(&ada, patch, None).await.unwrap();
     assert_eq!(implied.description, "new notes");
     assert_eq!(implied.title, "final");
     assert_ne!(implied.etag, updated.etag);
 
     // A masked empty due_time clears it.
-    let due = ada
-        .tasks()
-        .update_task(UpdateTaskRequest {
-            task: Some(Task {
-                id: task.id.clone(),
-                due_time: Some(Timestamp {
-                    seconds: 2_000_000_000,
-                    nanos: 0,
-                }),
-                ..Task::default()
-            }),
-            update_mask: mask(&["due_time"]),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .task
-        .unwrap();
+    let due = Task {
+        id: task.id.clone(),
+        due_time: Some(Timestamp {
+            seconds: 2_000_000_000,
+            nanos: 0,
+        }),
+        ..Task::default()
+    };
+    let due = update(&ada, due, mask(&["due_time"])).await.unwrap();
     assert!(due.due_time.is_some());
-    let cleared = ada
-        .tasks()
-        .update_task(UpdateTaskRequest {
-            task: Some(Task {
-                id: task.id.clone(),
-                ..Task::default()
-            }),
-            update_mask: mask(&["due_time"]),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .task
-        .unwrap();
+    let no_due = Task {
+        id: task.id.clone(),
+        ..Task::default()
+    };
+    let cleared = update(&ada, no_due, mask(&["due_time"])).await.unwrap();
     assert!(cleared.due_time.is_none());
 }
 
@@ -391,54 +309,18 @@ async fn bad_masks_and_values_are_invalid_argument() {
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
     let task = ada.create_titled("task").await;
-    let update = |patch: Task, paths: &[&str]| UpdateTaskRequest {
-        task: Some(patch),
-        update_mask: mask(paths),
-    };
-    let cases = [
-        (
-            update(
-                Task {
-                    id: task.id.clone(),
-                    ..Task::default()
-                },
-                &["owner"],
-            ),
-            "update_mask: unknown field \"owner\"",
-        ),
-        (
-            update(
-                Task {
-                    id: task.id.clone(),
-                    ..Task::default()
-                },
-                &["etag"],
-            ),
-            "update_mask: unknown field \"etag\"",
-        ),
-        (
-            update(
-                Task {
-                    id: task.id.clone(),
-                    ..Task::default()
-                },
-                &["title"],
-            ),
-            "task.title",
-        ),
-        (
-            update(
-                Task {
-                    id: task.id.clone(),
-                    ..Task::default()
-                },
-                &[],
-            ),
-            "update_mask",
-        ),
+    let cases: [(&[&str], &str); 4] = [
+        (&["owner"], "update_mask: unknown field \"owner\""),
+        (&["etag"], "update_mask: unknown field \"etag\""),
+        (&["title"], "task.title"),
+        (&[], "update_mask"),
     ];
-    for (request, expected) in cases {
-        let error = ada.tasks().update_task(request).await.unwrap_err();
+    for (paths, expected) in cases {
+        let patch = Task {
+            id: task.id.clone(),
+            ..Task::default()
+        };
+        let error = update(&ada, patch, mask(paths)).await.unwrap_err();
         assert_eq!(error.code(), Code::InvalidArgument, "{expected}");
         assert!(
             error.message().starts_with(expected),
@@ -453,33 +335,19 @@ async fn completing_sets_complete_time_and_reopening_clears_it() {
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
     let task = ada.create_titled("write tests").await;
-    let set_completed = |completed: bool| UpdateTaskRequest {
-        task: Some(Task {
+    let set_completed = |completed: bool| {
+        let patch = Task {
             id: task.id.clone(),
             completed,
             ..Task::default()
-        }),
-        update_mask: mask(&["completed"]),
+        };
+        update(&ada, patch, mask(&["completed"]))
     };
-    let done = ada
-        .tasks()
-        .update_task(set_completed(true))
-        .await
-        .unwrap()
-        .into_inner()
-        .task
-        .unwrap();
+    let done = set_completed(true).await.unwrap();
     assert!(done.completed);
     let complete_time = done.complete_time.expect("complete_time set");
     assert!(complete_time.seconds >= task.create_time.unwrap().seconds);
-    let reopened = ada
-        .tasks()
-        .update_task(set_completed(false))
-        .await
-        .unwrap()
-        .into_inner()
-        .task
-        .unwrap();
+    let reopened = set_completed(false).await.unwrap();
     assert!(!reopened.completed);
     assert!(reopened.complete_time.is_none());
     // Created completed: complete_time from the start.
@@ -498,22 +366,17 @@ async fn a_stale_etag_is_aborted_and_of_two_concurrent_updates_exactly_one_wins(
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
     let task = ada.create_titled("shared").await;
-    let edit = |title: &str, etag: &str| UpdateTaskRequest {
-        task: Some(Task {
+    let edit = |title: String, etag: &str| {
+        let patch = Task {
             id: task.id.clone(),
-            title: title.into(),
+            title,
             etag: etag.into(),
             ..Task::default()
-        }),
-        update_mask: mask(&["title"]),
+        };
+        update(&ada, patch, mask(&["title"]))
     };
-    let results = join_all((0..8).map(|i| {
-        let mut client = ada.tasks();
-        let request = edit(&format!("edit {i}"), &task.etag);
-        async move { client.update_task(request).await }
-    }))
-    .await;
-    let winners: Vec<_> = results
+    let results = join_all((0..8).map(|i| edit(format!("edit {i}"), &task.etag))).await;
+    let winners: Vec<&Task> = results
         .iter()
         .filter_map(|result| result.as_ref().ok())
         .collect();
@@ -528,29 +391,20 @@ async fn a_stale_etag_is_aborted_and_of_two_concurrent_updates_exactly_one_wins(
             assert!(error.message().contains("etag"), "{}", error.message());
         }
     }
-    let winner = winners[0].get_ref().task.clone().unwrap();
-    let stale = ada
-        .tasks()
-        .update_task(edit("late", &task.etag))
-        .await
-        .unwrap_err();
+    let winner = winners[0].clone();
+    let stale = edit("late".into(), &task.etag).await.unwrap_err();
     assert_eq!(stale.code(), Code::Aborted);
-    let stale_delete = ada
-        .tasks()
-        .delete_task(DeleteTaskRequest {
+    let delete = |etag: String| {
+        let mut tasks = ada.tasks();
+        let request = DeleteTaskRequest {
             id: task.id.clone(),
-            etag: task.etag.clone(),
-        })
-        .await
-        .unwrap_err();
+            etag,
+        };
+        async move { tasks.delete_task(request).await }
+    };
+    let stale_delete = delete(task.etag.clone()).await.unwrap_err();
     assert_eq!(stale_delete.code(), Code::Aborted);
-    ada.tasks()
-        .delete_task(DeleteTaskRequest {
-            id: task.id.clone(),
-            etag: winner.etag,
-        })
-        .await
-        .unwrap();
+    delete(winner.etag).await.unwrap();
     let gone = ada
         .tasks()
         .get_task(GetTaskRequest {
@@ -568,21 +422,12 @@ async fn etags_differ_across_writes() {
     let task = ada.create_titled("t").await;
     let mut seen = HashSet::from([task.etag.clone()]);
     for i in 0..5 {
-        let updated = ada
-            .tasks()
-            .update_task(UpdateTaskRequest {
-                task: Some(Task {
-                    id: task.id.clone(),
-                    title: format!("t{i}"),
-                    ..Task::default()
-                }),
-                update_mask: mask(&["title"]),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .task
-            .unwrap();
+        let patch = Task {
+            id: task.id.clone(),
+            title: format!("t{i}"),
+            ..Task::default()
+        };
+        let updated = update(&ada, patch, mask(&["title"])).await.unwrap();
         assert!(seen.insert(updated.etag), "an etag repeated");
     }
 }

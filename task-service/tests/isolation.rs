@@ -16,40 +16,28 @@ async fn users_cannot_see_get_update_or_delete_each_others_tasks() {
     let mallory = stack.user("mallory@example.com").await;
     let secret = ada.create_titled("ada's secret").await;
     mallory.create_titled("mallory's own").await;
+    let mut theirs = mallory.tasks();
 
-    let listed = mallory
-        .tasks()
+    let listed = theirs
         .list_tasks(ListTasksRequest::default())
         .await
         .unwrap()
         .into_inner();
     assert_eq!(listed.total_size, 1);
     assert!(listed.tasks.iter().all(|task| task.id != secret.id));
-    let searched = mallory
-        .tasks()
-        .list_tasks(ListTasksRequest {
-            query: "secret".into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let search = ListTasksRequest {
+        query: "secret".into(),
+        ..Default::default()
+    };
+    let searched = theirs.list_tasks(search).await.unwrap().into_inner();
     assert!(searched.tasks.is_empty());
 
-    let missing = mallory
-        .tasks()
-        .get_task(GetTaskRequest {
-            id: uuid::Uuid::now_v7().to_string(),
-        })
+    let get = |id: String| GetTaskRequest { id };
+    let missing = theirs
+        .get_task(get(uuid::Uuid::now_v7().to_string()))
         .await
         .unwrap_err();
-    let foreign = mallory
-        .tasks()
-        .get_task(GetTaskRequest {
-            id: secret.id.clone(),
-        })
-        .await
-        .unwrap_err();
+    let foreign = theirs.get_task(get(secret.id.clone())).await.unwrap_err();
     assert_eq!(foreign.code(), Code::NotFound);
     assert_eq!(
         foreign.message(),
@@ -66,34 +54,18 @@ async fn users_cannot_see_get_update_or_delete_each_others_tasks() {
         }),
         update_mask: None,
     };
-    assert_eq!(
-        mallory
-            .tasks()
-            .update_task(update)
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
+    let updating = theirs.update_task(update).await.unwrap_err();
+    assert_eq!(updating.code(), Code::NotFound);
     let delete = DeleteTaskRequest {
         id: secret.id.clone(),
         etag: secret.etag.clone(),
     };
-    assert_eq!(
-        mallory
-            .tasks()
-            .delete_task(delete)
-            .await
-            .unwrap_err()
-            .code(),
-        Code::NotFound
-    );
+    let deleting = theirs.delete_task(delete).await.unwrap_err();
+    assert_eq!(deleting.code(), Code::NotFound);
 
     let intact = ada
         .tasks()
-        .get_task(GetTaskRequest {
-            id: secret.id.clone(),
-        })
+        .get_task(get(secret.id.clone()))
         .await
         .unwrap()
         .into_inner();

@@ -56,77 +56,53 @@ async fn pages_of_120_tasks_with_default_coerced_and_bad_sizes() {
     // Newest first by default.
     assert_eq!(tasks[0].title, "task 119");
     assert_eq!(tasks[119].title, "task 000");
-
-    let (_, sizes) = all_pages(
-        &ada,
-        ListTasksRequest {
-            page_size: 500,
+    let mut sevens = vec![7; 17];
+    sevens.push(1);
+    for (page_size, expected, why) in [
+        (500, vec![100, 20], "page_size above 100 means 100"),
+        (7, sevens, "page_size is honoured"),
+    ] {
+        let request = ListTasksRequest {
+            page_size,
             ..Default::default()
-        },
-    )
-    .await;
-    assert_eq!(sizes, [100, 20], "page_size above 100 means 100");
-    let (_, sizes) = all_pages(
-        &ada,
-        ListTasksRequest {
-            page_size: 7,
-            ..Default::default()
-        },
-    )
-    .await;
-    assert_eq!(sizes.len(), 18);
+        };
+        let (_, sizes) = all_pages(&ada, request).await;
+        assert_eq!(sizes, expected, "{why}");
+    }
 
     let first = list(&ada, ListTasksRequest::default()).await.unwrap();
     assert_eq!(first.total_size, 120);
-
-    let negative = list(
-        &ada,
+    let bad_requests = [
         ListTasksRequest {
             page_size: -1,
             ..Default::default()
         },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(negative.code(), Code::InvalidArgument);
-    assert!(
-        negative.message().starts_with("page_size"),
-        "{}",
-        negative.message()
-    );
-
-    let garbled = list(
-        &ada,
         ListTasksRequest {
             page_token: "bm90IGEgdG9rZW4".into(),
             ..Default::default()
         },
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(garbled.code(), Code::InvalidArgument);
-    assert!(
-        garbled.message().starts_with("page_token"),
-        "{}",
-        garbled.message()
-    );
-
-    let other_filter = ListTasksRequest {
-        page_token: first.next_page_token.clone(),
-        completed: Some(true),
-        ..Default::default()
-    };
-    let reused = list(&ada, other_filter).await.unwrap_err();
-    assert_eq!(reused.code(), Code::InvalidArgument);
-    let other_order = ListTasksRequest {
-        page_token: first.next_page_token,
-        order_by: "title asc".into(),
-        ..Default::default()
-    };
-    assert_eq!(
-        list(&ada, other_order).await.unwrap_err().code(),
-        Code::InvalidArgument
-    );
+        // A token is bound to the filters and order that issued it.
+        ListTasksRequest {
+            page_token: first.next_page_token.clone(),
+            completed: Some(true),
+            ..Default::default()
+        },
+        ListTasksRequest {
+            page_token: first.next_page_token,
+            order_by: "title asc".into(),
+            ..Default::default()
+        },
+    ];
+    for request in bad_requests {
+        let field = if request.page_size < 0 {
+            "page_size"
+        } else {
+            "page_token"
+        };
+        let error = list(&ada, request).await.unwrap_err();
+        assert_eq!(error.code(), Code::InvalidArgument, "{field}");
+        assert!(error.message().starts_with(field), "{}", error.message());
+    }
 }
 
 #[tokio::test]
@@ -174,66 +150,38 @@ async fn paging_while_tasks_are_added_returns_each_existing_task_once() {
     }
 }
 
+/// A task of the fixture.
+type FixtureTask = (
+    &'static str,            // title
+    &'static str,            // description
+    bool,                    // completed
+    Priority,                // priority
+    &'static [&'static str], // tags
+    Option<i64>,             // due time, Unix seconds
+);
+
+/// Five tasks, created in this order.
 async fn fixture(ada: &User) {
-    let task = |title: &str,
-                description: &str,
-                completed: bool,
-                priority: Priority,
-                tags: &[&str],
-                due: Option<i64>| Task {
-        title: title.into(),
-        description: description.into(),
-        completed,
-        priority: priority as i32,
-        tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
-        due_time: due.map(|seconds| Timestamp { seconds, nanos: 0 }),
-        ..Task::default()
-    };
-    ada.create(task(
-        "Buy milk",
-        "at the corner shop",
-        false,
-        Priority::Low,
-        &["home", "shopping"],
-        Some(2_000_000_300),
-    ))
-    .await;
-    ada.create(task(
-        "Write report",
-        "quarterly NUMBERS",
-        true,
-        Priority::High,
-        &["work"],
-        Some(2_000_000_100),
-    ))
-    .await;
-    ada.create(task(
-        "call mum",
-        "",
-        false,
-        Priority::Medium,
-        &["home"],
-        None,
-    ))
-    .await;
-    ada.create(task(
-        "Fix bike",
-        "buy a new chain",
-        true,
-        Priority::Low,
-        &["home", "bike"],
-        Some(2_000_000_200),
-    ))
-    .await;
-    ada.create(task(
-        "Plan trip",
-        "100% fun_times",
-        false,
-        Priority::High,
-        &[],
-        None,
-    ))
-    .await;
+    #[rustfmt::skip]
+    let tasks: [FixtureTask; 5] = [
+        ("Buy milk", "at the corner shop", false, Priority::Low, &["home", "shopping"], Some(2_000_000_300)),
+        ("Write report", "quarterly NUMBERS", true, Priority::High, &["work"], Some(2_000_000_100)),
+        ("call mum", "", false, Priority::Medium, &["home"], None),
+        ("Fix bike", "buy a new chain", true, Priority::Low, &["home", "bike"], Some(2_000_000_200)),
+        ("Plan trip", "100% fun_times", false, Priority::High, &[], None),
+    ];
+    for (title, description, completed, priority, tags, due) in tasks {
+        ada.create(Task {
+            title: title.into(),
+            description: description.into(),
+            completed,
+            priority: priority as i32,
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            due_time: due.map(|seconds| Timestamp { seconds, nanos: 0 }),
+            ..Task::default()
+        })
+        .await;
+    }
 }
 
 async fn titles(user: &User, request: ListTasksRequest) -> Vec<String> {
@@ -252,133 +200,53 @@ fn sorted(mut titles: Vec<String>) -> Vec<String> {
     titles
 }
 
+/// A filter and what it lists.
+type FilterCase = (
+    &'static str,            // query
+    Option<bool>,            // completed
+    &'static [&'static str], // tags
+    Priority,                // priority
+    &'static [&'static str], // the titles listed, in any order
+);
+
 #[tokio::test]
 async fn every_filter_narrows_the_list() {
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
     fixture(&ada).await;
-    let all = |request: ListTasksRequest| titles(&ada, request);
-
-    assert_eq!(all(ListTasksRequest::default()).await.len(), 5);
-    assert_eq!(
-        sorted(
-            all(ListTasksRequest {
-                completed: Some(true),
-                ..Default::default()
-            })
-            .await
-        ),
-        ["Fix bike", "Write report"]
-    );
-    assert_eq!(
-        all(ListTasksRequest {
-            completed: Some(false),
+    let none: &[&str] = &[];
+    #[rustfmt::skip]
+    let cases: [FilterCase; 14] = [
+        ("", None, &[], Priority::Unspecified, &["Buy milk", "Fix bike", "Plan trip", "Write report", "call mum"]),
+        ("", Some(true), &[], Priority::Unspecified, &["Fix bike", "Write report"]),
+        ("", Some(false), &[], Priority::Unspecified, &["Buy milk", "Plan trip", "call mum"]),
+        // Case-insensitive, in the title or the description.
+        ("BUY", None, &[], Priority::Unspecified, &["Buy milk", "Fix bike"]),
+        ("numbers", None, &[], Priority::Unspecified, &["Write report"]),
+        ("MUM", None, &[], Priority::Unspecified, &["call mum"]),
+        // LIKE's wildcards are matched literally.
+        ("100%", None, &[], Priority::Unspecified, &["Plan trip"]),
+        ("%", Some(true), &[], Priority::Unspecified, none),
+        ("l_m", None, &[], Priority::Unspecified, none),
+        // Tags: tasks carrying all of them.
+        ("", None, &["home"], Priority::Unspecified, &["Buy milk", "Fix bike", "call mum"]),
+        ("", None, &["home", "shopping"], Priority::Unspecified, &["Buy milk"]),
+        ("", None, &["home", "work"], Priority::Unspecified, none),
+        ("", None, &[], Priority::High, &["Plan trip", "Write report"]),
+        // Filters combine.
+        ("chain", Some(true), &["home"], Priority::Low, &["Fix bike"]),
+    ];
+    for (query, completed, tags, priority, expected) in cases {
+        let request = ListTasksRequest {
+            query: query.into(),
+            completed,
+            tags: tags.iter().map(|tag| (*tag).to_owned()).collect(),
+            priority: priority as i32,
             ..Default::default()
-        })
-        .await
-        .len(),
-        3
-    );
-    // Case-insensitive, in the title or the description.
-    assert_eq!(
-        sorted(
-            all(ListTasksRequest {
-                query: "BUY".into(),
-                ..Default::default()
-            })
-            .await
-        ),
-        ["Buy milk", "Fix bike"]
-    );
-    assert_eq!(
-        all(ListTasksRequest {
-            query: "numbers".into(),
-            ..Default::default()
-        })
-        .await,
-        ["Write report"]
-    );
-    assert_eq!(
-        all(ListTasksRequest {
-            query: "MUM".into(),
-            ..Default::default()
-        })
-        .await,
-        ["call mum"]
-    );
-    // LIKE's wildcards are matched literally.
-    assert_eq!(
-        all(ListTasksRequest {
-            query: "100%".into(),
-            ..Default::default()
-        })
-        .await,
-        ["Plan trip"]
-    );
-    assert!(
-        all(ListTasksRequest {
-            query: "%".into(),
-            completed: Some(true),
-            ..Default::default()
-        })
-        .await
-        .is_empty()
-    );
-    assert_eq!(
-        all(ListTasksRequest {
-            query: "l_m".into(),
-            ..Default::default()
-        })
-        .await,
-        Vec::<String>::new()
-    );
-    // Tags: tasks carrying all of them.
-    assert_eq!(
-        all(ListTasksRequest {
-            tags: vec!["home".into()],
-            ..Default::default()
-        })
-        .await
-        .len(),
-        3
-    );
-    assert_eq!(
-        sorted(
-            all(ListTasksRequest {
-                tags: vec!["home".into(), "shopping".into()],
-                ..Default::default()
-            })
-            .await
-        ),
-        ["Buy milk"]
-    );
-    assert!(
-        all(ListTasksRequest {
-            tags: vec!["home".into(), "work".into()],
-            ..Default::default()
-        })
-        .await
-        .is_empty()
-    );
-    assert_eq!(
-        sorted(
-            all(ListTasksRequest {
-                priority: Priority::High as i32,
-                ..Default::default()
-            })
-            .await
-        ),
-        ["Plan trip", "Write report"]
-    );
-    // Filters combine.
-    let combined = ListTasksRequest {
-        completed: Some(true),
-        tags: vec!["home".into()],
-        priority: Priority::Low as i32,
-        query: "chain".into(),
-        ..Default::default()
-    };
-    assert_eq!(all(combined).await, ["Fix bike"]);
+        };
+        let why = format!("{request:?}");
+        assert_eq!(sorted(titles(&ada, request).await), expected, "{why}");
+    }
     let bad_priority = list(
         &ada,
         ListTasksRequest {
@@ -396,101 +264,31 @@ async fn every_order_by_sorts_both_ways_across_pages() {
     let stack = Stack::start().await;
     let ada = stack.user("ada@example.com").await;
     fixture(&ada).await;
-    let expectations: [(&str, &[&str]); 5] = [
-        (
-            "create_time",
-            &[
-                "Buy milk",
-                "Write report",
-                "call mum",
-                "Fix bike",
-                "Plan trip",
-            ],
-        ),
-        (
-            "title",
-            &[
-                "Buy milk",
-                "Fix bike",
-                "Plan trip",
-                "Write report",
-                "call mum",
-            ],
-        ),
+    // Ascending; descending is the exact reverse, as ties (no due date, equal
+    // priority) break on the id in the same direction.
+    #[rustfmt::skip]
+    let expectations: [(&str, [&str; 5]); 5] = [
+        ("create_time", ["Buy milk", "Write report", "call mum", "Fix bike", "Plan trip"]),
+        ("title", ["Buy milk", "Fix bike", "Plan trip", "Write report", "call mum"]),
         // Tasks without a due date come last.
-        (
-            "due_time",
-            &[
-                "Write report",
-                "Fix bike",
-                "Buy milk",
-                "call mum",
-                "Plan trip",
-            ],
-        ),
-        (
-            "priority",
-            &[
-                "Buy milk",
-                "Fix bike",
-                "call mum",
-                "Write report",
-                "Plan trip",
-            ],
-        ),
-        (
-            "update_time",
-            &[
-                "Buy milk",
-                "Write report",
-                "call mum",
-                "Fix bike",
-                "Plan trip",
-            ],
-        ),
+        ("due_time", ["Write report", "Fix bike", "Buy milk", "call mum", "Plan trip"]),
+        ("priority", ["Buy milk", "Fix bike", "call mum", "Write report", "Plan trip"]),
+        ("update_time", ["Buy milk", "Write report", "call mum", "Fix bike", "Plan trip"]),
     ];
     for (field, ascending) in expectations {
-        let (asc, _) = all_pages(
-            &ada,
-            ListTasksRequest {
+        let mut descending = ascending;
+        descending.reverse();
+        for (direction, expected) in [("asc", ascending), ("desc", descending)] {
+            let request = ListTasksRequest {
                 page_size: 2,
-                order_by: format!("{field} asc"),
+                order_by: format!("{field} {direction}"),
                 ..Default::default()
-            },
-        )
-        .await;
-        let asc: Vec<_> = asc.into_iter().map(|task| task.title).collect();
-        assert_eq!(asc, ascending, "{field} asc");
-        let (desc, _) = all_pages(
-            &ada,
-            ListTasksRequest {
-                page_size: 2,
-                order_by: format!("{field} desc"),
-                ..Default::default()
-            },
-        )
-        .await;
-        let desc: Vec<_> = desc.into_iter().map(|task| task.title).collect();
-        if field == "due_time" || field == "priority" {
-            // Ties (no due date; equal priority) break on id, so only the groups reverse.
-            assert_eq!(desc.len(), 5, "{field} desc");
-        } else {
-            let mut reversed = ascending.to_vec();
-            reversed.reverse();
-            assert_eq!(desc, reversed, "{field} desc");
+            };
+            let (tasks, _) = all_pages(&ada, request).await;
+            let titles: Vec<_> = tasks.into_iter().map(|task| task.title).collect();
+            assert_eq!(titles, expected, "{field} {direction}");
         }
     }
-    let (by_priority_desc, _) = all_pages(
-        &ada,
-        ListTasksRequest {
-            page_size: 2,
-            order_by: "priority desc".into(),
-            ..Default::default()
-        },
-    )
-    .await;
-    let priorities: Vec<i32> = by_priority_desc.iter().map(|task| task.priority).collect();
-    assert_eq!(priorities, [3, 3, 2, 1, 1]);
     for bad in ["id", "title up", "created", "title asc, id"] {
         let error = list(
             &ada,

@@ -434,6 +434,42 @@ impl Field {
             .map(|(_, field)| *field)
     }
 
+    /// The fields an update changes: those `mask` names or, without a mask
+    /// (or with an empty one), those `task` sets to non-default values
+    /// (AIP-134). A mask naming no field, or a field that cannot be updated,
+    /// is INVALID_ARGUMENT.
+    fn named(mask: Option<FieldMask>, task: &ProtoTask) -> Result<Vec<Self>, Error> {
+        let fields: Vec<Self> = match mask {
+            Some(mask) if !mask.paths.is_empty() => mask
+                .paths
+                .iter()
+                .map(|path| Self::from_path(path).ok_or(path))
+                .collect::<Result<_, _>>()
+                .map_err(|unknown| {
+                    let names: Vec<&str> = UPDATABLE.iter().map(|(name, _)| *name).collect();
+                    Error::invalid(
+                        "update_mask",
+                        format!(
+                            "unknown field {unknown:?}; updatable fields are {}",
+                            names.join(", ")
+                        ),
+                    )
+                })?,
+            _ => UPDATABLE
+                .iter()
+                .map(|(_, field)| *field)
+                .filter(|field| field.is_set(task))
+                .collect(),
+        };
+        if fields.is_empty() {
+            return Err(Error::invalid(
+                "update_mask",
+                "names no field and the task sets none; nothing to update",
+            ));
+        }
+        Ok(fields)
+    }
+
     /// Whether `task` sets this field to a non-default value.
     fn is_set(self, task: &ProtoTask) -> bool {
         match self {
@@ -464,39 +500,10 @@ pub struct TaskPatch {
 }
 
 impl TaskPatch {
-    /// Reads the fields named by `mask` from `task`. Without a mask (or with
-    /// an empty one), AIP-134 updates the fields that are set to non-default
-    /// values. A mask naming no field, or a field that cannot be updated, is
-    /// INVALID_ARGUMENT; a malformed id is NOT_FOUND, before any value is read.
+    /// Reads the fields named by `mask` from `task`. A malformed id is
+    /// NOT_FOUND, checked after the mask and before any value is read.
     pub fn parse(task: ProtoTask, mask: Option<FieldMask>) -> Result<Self, Error> {
-        let fields: Vec<Field> = match mask {
-            Some(mask) if !mask.paths.is_empty() => mask
-                .paths
-                .iter()
-                .map(|path| Field::from_path(path).ok_or(path))
-                .collect::<Result<_, _>>()
-                .map_err(|unknown| {
-                    let names: Vec<&str> = UPDATABLE.iter().map(|(name, _)| *name).collect();
-                    Error::invalid(
-                        "update_mask",
-                        format!(
-                            "unknown field {unknown:?}; updatable fields are {}",
-                            names.join(", ")
-                        ),
-                    )
-                })?,
-            _ => UPDATABLE
-                .iter()
-                .map(|(_, field)| *field)
-                .filter(|field| field.is_set(&task))
-                .collect(),
-        };
-        if fields.is_empty() {
-            return Err(Error::invalid(
-                "update_mask",
-                "names no field and the task sets none; nothing to update",
-            ));
-        }
+        let fields = Field::named(mask, &task)?;
         let mut patch = Self {
             id: TaskId::parse(&task.id)?,
             etag: None,

@@ -110,7 +110,8 @@ impl Tasks {
         id: &TaskId,
         etag: Option<&str>,
     ) -> Result<(), Error> {
-        // Read first: its watchers are told which task went.
+        // Read first, so a missing task is NOT_FOUND even with an etag: the
+        // conditional delete alone cannot tell missing from changed.
         let current = self.get(user, id).await?;
         self.store.delete(user, id, etag).await?;
         self.events.publish(Kind::Deleted, &current).await;

@@ -5,11 +5,9 @@ mod support;
 
 use std::time::Duration;
 
-use proto::{
-    task::v1::{
-        DeleteTaskRequest, Task, UpdateTaskRequest, WatchTasksRequest, WatchTasksResponse,
-        task_event::Kind,
-    },
+use proto::task::v1::{
+    DeleteTaskRequest, Task, UpdateTaskRequest, WatchTasksRequest, WatchTasksResponse,
+    task_event::Kind,
 };
 use support::{Stack, User};
 use tonic::{Code, Streaming};

@@ -10,12 +10,12 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    clock::Clock,
     config::Config,
     email::Email,
     error::Error,
     password::{Hasher, Password},
     store::{Refreshed, Store},
-    clock::Clock,
     token::{AccessToken, Claims, TokenKeys},
     user::User,
 };
@@ -52,7 +52,13 @@ fn seconds(duration: Duration) -> i64 {
 }
 
 impl Accounts {
-    pub fn new(config: &Config, store: Store, hasher: Hasher, keys: TokenKeys, clock: Clock) -> Self {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        hasher: Hasher,
+        keys: TokenKeys,
+        clock: Clock,
+    ) -> Self {
         Self {
             store,
             hasher,
@@ -235,7 +241,9 @@ mod tests {
     /// Accounts on a private database, with a clock the test moves.
     async fn accounts(max_failures: u32, window: Duration) -> (Accounts, Clock, TestDatabase) {
         let database = TestDatabase::create().await;
-        let opened = Database::open(&database.url, &crate::MIGRATIONS).await.unwrap();
+        let opened = Database::open(&database.url, &crate::MIGRATIONS)
+            .await
+            .unwrap();
         let mut config: Config = service_runtime::config::defaults();
         config.jwt_secret = Some("unit-test-secret-long-enough-0123456789".into());
         config.login_max_failures = max_failures;
@@ -262,7 +270,10 @@ mod tests {
     async fn a_throttled_email_is_refused_for_the_rest_of_the_window_then_let_in() {
         let (accounts, clock, _database) = accounts(2, Duration::from_secs(60)).await;
         for _ in 0..2 {
-            assert!(matches!(login(&accounts, "not the password").await, Err(Error::BadCredentials)));
+            assert!(matches!(
+                login(&accounts, "not the password").await,
+                Err(Error::BadCredentials)
+            ));
         }
         // Past the limit even the right password is refused, and told how long to wait.
         let refused = login(&accounts, PASSWORD).await;
@@ -277,9 +288,16 @@ mod tests {
             "{refused:?}"
         );
         clock.advance(15);
-        login(&accounts, PASSWORD).await.expect("the window is over");
+        login(&accounts, PASSWORD)
+            .await
+            .expect("the window is over");
         // A successful login clears the count: the limit applies afresh.
-        assert!(matches!(login(&accounts, "not the password").await, Err(Error::BadCredentials)));
-        login(&accounts, PASSWORD).await.expect("within the limit again");
+        assert!(matches!(
+            login(&accounts, "not the password").await,
+            Err(Error::BadCredentials)
+        ));
+        login(&accounts, PASSWORD)
+            .await
+            .expect("within the limit again");
     }
 }

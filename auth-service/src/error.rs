@@ -5,10 +5,7 @@
 
 use std::{borrow::Cow, time::Duration};
 
-use service_runtime::{
-    database::StoreError,
-    status::{self, FieldViolation},
-};
+use service_runtime::status::{self, Failure, FieldViolation};
 use tonic::{Code, Status};
 
 /// Everything an auth RPC can fail with.
@@ -30,33 +27,12 @@ pub enum Error {
     /// Too many failed logins for this email: RESOURCE_EXHAUSTED with `RetryInfo`.
     #[error("too many failed logins for this email; try again in {}", status::minutes_and_seconds(*retry_after))]
     LoginThrottled { retry_after: Duration },
-    /// The database failed: UNAVAILABLE or INTERNAL.
+    /// Our fault (the database, or anything else): UNAVAILABLE or INTERNAL.
     #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Anything else that is our fault: INTERNAL.
-    #[error("internal error: {0}")]
-    Internal(String),
+    Failed(#[from] Failure),
 }
 
-impl Error {
-    /// INVALID_ARGUMENT for `field` breaking the rule `description`.
-    pub fn invalid(
-        field: impl Into<Cow<'static, str>>,
-        description: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::InvalidArgument(FieldViolation::new(field, description))
-    }
-
-    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Unauthenticated(message.into())
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
+service_runtime::rpc_error_basics!(Error);
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
@@ -69,8 +45,7 @@ impl From<Error> for Status {
             Error::LoginThrottled { retry_after } => {
                 status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
-            Error::Store(error) => error.into_status("the account store"),
-            Error::Internal(cause) => status::internal(&cause),
+            Error::Failed(failure) => failure.into_status("the account store"),
         }
     }
 }
@@ -97,7 +72,7 @@ mod tests {
 
     #[test]
     fn internal_causes_stay_out_of_the_message() {
-        let status = Status::from(Error::Internal("secret detail".into()));
+        let status = Status::from(Error::internal("secret detail"));
         assert_eq!(status.message(), "internal error");
     }
 }

@@ -96,7 +96,11 @@ impl AuthService for AuthApi {
             .accounts
             .login(&email, SecretString::from(password))
             .await?;
-        Ok(Response::new(tokens_response!(LoginResponse, tokens, self.accounts)))
+        Ok(Response::new(tokens_response!(
+            LoginResponse,
+            tokens,
+            self.accounts
+        )))
     }
 
     async fn refresh(
@@ -107,7 +111,11 @@ impl AuthService for AuthApi {
             .accounts
             .refresh(&request.into_inner().refresh_token)
             .await?;
-        Ok(Response::new(tokens_response!(RefreshResponse, tokens, self.accounts)))
+        Ok(Response::new(tokens_response!(
+            RefreshResponse,
+            tokens,
+            self.accounts
+        )))
     }
 
     async fn logout(

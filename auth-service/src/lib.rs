@@ -60,12 +60,16 @@ pub async fn serve(
     let server = GrpcServer::new(
         "auth service",
         proto::FILE_DESCRIPTOR_SET,
-        &[auth_service_server::SERVICE_NAME, token_service_server::SERVICE_NAME],
+        &[
+            auth_service_server::SERVICE_NAME,
+            token_service_server::SERVICE_NAME,
+        ],
     )
     // The task service asks TokenService about every token it has not seen
     // lately; its own log shows those calls with their caller.
     .quiet(&[token_service_server::SERVICE_NAME])
     .database(database);
-    let routes = Routes::new(AuthServiceServer::new(api.clone())).add_service(TokenServiceServer::new(api));
+    let routes =
+        Routes::new(AuthServiceServer::new(api.clone())).add_service(TokenServiceServer::new(api));
     server.serve(listener, routes, shutdown).await
 }

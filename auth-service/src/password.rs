@@ -138,7 +138,7 @@ impl Hasher {
             .permits
             .acquire()
             .await
-            .map_err(|error| Error::Internal(error.to_string()))?;
+            .map_err(|error| Error::internal(error.to_string()))?;
         let (done, result) = tokio::sync::oneshot::channel();
         self.pool.spawn(move || {
             // The caller may have gone; its result is then not needed.
@@ -146,7 +146,7 @@ impl Hasher {
         });
         result
             .await
-            .map_err(|_| Error::Internal("a hashing thread stopped".into()))?
+            .map_err(|_| Error::internal("a hashing thread stopped"))?
     }
 }
 
@@ -181,7 +181,7 @@ thread_local! {
 }
 
 fn internal(error: impl std::fmt::Display) -> Error {
-    Error::Internal(format!("password hashing failed: {error}"))
+    Error::internal(format!("password hashing failed: {error}"))
 }
 
 /// Runs `argon2` over `password` and `salt` into `out`, in this thread's working memory.
@@ -315,7 +315,7 @@ mod tests {
         let policy = hasher
             .run(|| {
                 thread_priority::thread_schedule_policy()
-                    .map_err(|error| Error::Internal(format!("{error:?}")))
+                    .map_err(|error| Error::internal(format!("{error:?}")))
             })
             .await
             .unwrap();

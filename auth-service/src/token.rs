@@ -2,12 +2,7 @@
 //! the current secret and verified with it or the previous one (`kid` says
 //! which), so the secret can be rotated without logging everybody out.
 
-use std::{
-    fs,
-    io::Write,
-    path::Path,
-    time::Duration,
-};
+use std::{fs, io::Write, path::Path, time::Duration};
 
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
@@ -129,14 +124,15 @@ impl TokenKeys {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.current.kid.clone());
         let token = encode(&header, &claims, &self.current.encoding)
-            .map_err(|error| Error::Internal(format!("cannot sign token: {error}")))?;
+            .map_err(|error| Error::internal(format!("cannot sign token: {error}")))?;
         Ok(AccessToken { token })
     }
 
     /// Checks the signature (HS256 only), `exp`, `iss` and `aud`. Whether the
     /// session is still live is the store's question, asked by the caller.
     pub fn verify(&self, token: &str) -> Result<Claims, Error> {
-        const INVALID: Error = Error::Unauthenticated(std::borrow::Cow::Borrowed("invalid access token"));
+        const INVALID: Error =
+            Error::Unauthenticated(std::borrow::Cow::Borrowed("invalid access token"));
         let header = decode_header(token).map_err(|_| INVALID)?;
         // The algorithm is pinned (RFC 8725 §3.1): `none`, HS384, RS256… are refused
         // here and again by `Validation`, whatever the token's header claims.

@@ -26,9 +26,12 @@ const OUTAGE_LIMIT: Duration = Duration::from_secs(15);
 #[ignore = "needs TEST_DATABASE_URL (PostgreSQL)"]
 async fn a_database_outage_is_unavailable_and_the_service_recovers() {
     sqlx::any::install_default_drivers();
-    let auth =
-        TestAuth::start_on(TestDatabase::postgres().await, tempfile::TempDir::new().unwrap(), |_| {})
-            .await;
+    let auth = TestAuth::start_on(
+        TestDatabase::postgres().await,
+        tempfile::TempDir::new().unwrap(),
+        |_| {},
+    )
+    .await;
     let database_url = auth.config.storage.database_url.clone().unwrap();
     let name = database_url
         .rsplit('/')

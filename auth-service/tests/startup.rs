@@ -70,9 +70,14 @@ async fn without_jwt_secret_a_private_secret_is_generated_and_kept() {
 async fn health_reports_serving_and_reflection_lists_the_services() {
     let auth = TestAuth::start().await;
     for service in ["", "todo.auth.v1.AuthService", "todo.auth.v1.TokenService"] {
-        eventually(Duration::from_secs(5), &format!("{service:?} SERVING"), || async {
-            (testkit::health(auth.channel(), service).await == ServingStatus::Serving).then_some(())
-        })
+        eventually(
+            Duration::from_secs(5),
+            &format!("{service:?} SERVING"),
+            || async {
+                (testkit::health(auth.channel(), service).await == ServingStatus::Serving)
+                    .then_some(())
+            },
+        )
         .await;
     }
 

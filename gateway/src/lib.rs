@@ -39,7 +39,8 @@ pub async fn serve(
         .port();
     let front = &config.front;
     // Reflection lists the public services only: TokenService is internal.
-    let server = GrpcServer::new("gateway", proto::FILE_DESCRIPTOR_SET, &[AUTH, TASK]).accept_http1();
+    let server =
+        GrpcServer::new("gateway", proto::FILE_DESCRIPTOR_SET, &[AUTH, TASK]).accept_http1();
     let health_watch = health::watch_upstreams(
         server.health(),
         vec![(AUTH, auth.clone()), (TASK, task.clone())],
@@ -55,8 +56,14 @@ pub async fn serve(
         ))
     };
     let router = axum::Router::new()
-        .route_service(&format!("/{AUTH}/{{*method}}"), forward(auth, "the auth service"))
-        .route_service(&format!("/{TASK}/{{*method}}"), forward(task, "the task service"))
+        .route_service(
+            &format!("/{AUTH}/{{*method}}"),
+            forward(auth, "the auth service"),
+        )
+        .route_service(
+            &format!("/{TASK}/{{*method}}"),
+            forward(task, "the task service"),
+        )
         .fallback_service(web::fallback(&front.web_dir))
         .layer(cors::layer(&front.allowed_origins, port));
     tracing::info!(auth = ?config.auth_upstreams, task = ?config.task_upstreams, "forwarding");

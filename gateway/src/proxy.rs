@@ -13,8 +13,8 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use service_runtime::StartError;
 use http::{HeaderName, HeaderValue, Request, Response, header};
+use service_runtime::StartError;
 use tonic::{Status, body::Body, transport::Channel};
 use tower::{Service, ServiceExt};
 

@@ -209,15 +209,19 @@ impl<B> RpcBody<B> {
 fn grpc_web_status(mut chunk: &[u8]) -> Option<String> {
     while chunk.len() >= 5 {
         let flag = chunk[0];
-        let length = usize::try_from(u32::from_be_bytes([chunk[1], chunk[2], chunk[3], chunk[4]])).ok()?;
+        let length =
+            usize::try_from(u32::from_be_bytes([chunk[1], chunk[2], chunk[3], chunk[4]])).ok()?;
         let frame = chunk.get(5..5 + length)?;
         if flag & 0x80 != 0 {
-            return std::str::from_utf8(frame).ok()?.split("\r\n").find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.trim()
-                    .eq_ignore_ascii_case("grpc-status")
-                    .then(|| value.trim().to_owned())
-            });
+            return std::str::from_utf8(frame)
+                .ok()?
+                .split("\r\n")
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("grpc-status")
+                        .then(|| value.trim().to_owned())
+                });
         }
         chunk = &chunk[5 + length..];
     }
@@ -287,7 +291,10 @@ mod tests {
     fn quiet_services_match_whole_names() {
         let quiet = ["todo.auth.v1.TokenService"];
         assert!(is_quiet("/todo.auth.v1.TokenService/ValidateToken", &quiet));
-        assert!(!is_quiet("/todo.auth.v1.TokenServiceX/ValidateToken", &quiet));
+        assert!(!is_quiet(
+            "/todo.auth.v1.TokenServiceX/ValidateToken",
+            &quiet
+        ));
         assert!(!is_quiet("/todo.auth.v1.AuthService/Login", &quiet));
     }
 

@@ -105,7 +105,10 @@ impl GrpcServer {
             .layer(rpc_trace::RpcTraceLayer::new(self.quiet))
             .add_routes(routes)
             // gRPC writes small frames and waits for answers, which Nagle would delay.
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await;
         if let Some(watch) = health_watch {
             watch.abort();

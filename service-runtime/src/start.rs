@@ -66,6 +66,9 @@ mod tests {
             addr: "127.0.0.1:1".parse().unwrap(),
             source: std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use"),
         };
-        assert_eq!(error.chain(), "cannot listen on 127.0.0.1:1: address in use");
+        assert_eq!(
+            error.chain(),
+            "cannot listen on 127.0.0.1:1: address in use"
+        );
     }
 }

@@ -6,6 +6,8 @@
 use std::{borrow::Cow, fmt, time::Duration};
 
 use tonic::{Code, Status};
+
+use crate::database::StoreError;
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// One broken rule of one request field: `task.title` and "must be at most 200 characters".
@@ -60,6 +62,29 @@ pub fn retry_after(code: Code, message: impl Into<String>, wait: Duration) -> St
     Status::with_error_details(code, message, ErrorDetails::with_retry_info(Some(wait)))
 }
 
+/// A failure that is ours, not the caller's: the database (UNAVAILABLE while
+/// it cannot be reached, INTERNAL otherwise) or anything else (INTERNAL).
+/// Every service's RPC error enum carries it as one variant, so what is
+/// logged and what the client sees is decided here, once.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Failure {
+    /// The status for a client, with the cause logged; `store` names the
+    /// service's database in the message ("the task store").
+    pub fn into_status(self, store: &str) -> Status {
+        match self {
+            Self::Store(error) => error.into_status(store),
+            Self::Internal(cause) => internal(&cause),
+        }
+    }
+}
+
 /// INTERNAL with a fixed message; the cause goes to the log only.
 pub fn internal(cause: &dyn fmt::Display) -> Status {
     tracing::error!(error = %cause, "internal error");
@@ -76,6 +101,42 @@ pub fn minutes_and_seconds(wait: Duration) -> String {
     }
 }
 
+/// What every service's RPC error enum shares, written once: `Error::invalid(field,
+/// description)`, `Error::unauthenticated(message)`, `Error::internal(cause)`,
+/// and `?` on a sqlx error (classified by [`StoreError`](crate::database::StoreError)).
+/// The enum must have the variants `InvalidArgument(FieldViolation)`,
+/// `Unauthenticated(Cow<'static, str>)` and `Failed(Failure)`.
+#[macro_export]
+macro_rules! rpc_error_basics {
+    ($error:ty) => {
+        impl $error {
+            /// INVALID_ARGUMENT for `field` breaking the rule `description`.
+            pub fn invalid(
+                field: impl Into<::std::borrow::Cow<'static, str>>,
+                description: impl Into<::std::borrow::Cow<'static, str>>,
+            ) -> Self {
+                Self::InvalidArgument($crate::status::FieldViolation::new(field, description))
+            }
+
+            /// UNAUTHENTICATED with `message`, which says what to do about it.
+            pub fn unauthenticated(message: impl Into<::std::borrow::Cow<'static, str>>) -> Self {
+                Self::Unauthenticated(message.into())
+            }
+
+            /// INTERNAL: our fault; `cause` is logged, never shown.
+            pub fn internal(cause: impl Into<String>) -> Self {
+                Self::Failed($crate::status::Failure::Internal(cause.into()))
+            }
+        }
+
+        impl From<::sqlx::Error> for $error {
+            fn from(error: ::sqlx::Error) -> Self {
+                Self::Failed($crate::status::Failure::Store(error.into()))
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,14 +146,20 @@ mod tests {
         let status = invalid_argument(&FieldViolation::new("task.title", "is required"));
         assert_eq!(status.code(), Code::InvalidArgument);
         assert_eq!(status.message(), "task.title: is required");
-        let details = status.get_details_bad_request().expect("BadRequest details");
+        let details = status
+            .get_details_bad_request()
+            .expect("BadRequest details");
         assert_eq!(details.field_violations[0].field, "task.title");
         assert_eq!(details.field_violations[0].description, "is required");
     }
 
     #[test]
     fn throttling_says_when_to_retry() {
-        let status = retry_after(Code::ResourceExhausted, "slow down", Duration::from_secs(125));
+        let status = retry_after(
+            Code::ResourceExhausted,
+            "slow down",
+            Duration::from_secs(125),
+        );
         let retry = status.get_details_retry_info().expect("RetryInfo details");
         assert_eq!(retry.retry_delay, Some(Duration::from_secs(125)));
         assert_eq!(minutes_and_seconds(Duration::from_secs(125)), "2 min 5 s");

@@ -117,10 +117,7 @@ pub async fn run(
 }
 
 /// What it means that a service's task ended while the gateway still ran.
-fn ended(
-    name: &str,
-    result: Result<Result<(), StartError>, tokio::task::JoinError>,
-) -> StartError {
+fn ended(name: &str, result: Result<Result<(), StartError>, tokio::task::JoinError>) -> StartError {
     match result {
         Ok(Err(error)) => StartError::other(format!("the {name} failed"), error),
         Ok(Ok(())) => StartError::other(

@@ -15,7 +15,7 @@ use proto::{
         task_service_client::TaskServiceClient,
     },
 };
-use support::{Bearer, Stack, sign_up_and_log_in};
+use support::{Bearer, Stack, TestUsers};
 use tonic::Code;
 
 /// Create, list, complete and delete a task through `tasks`.
@@ -80,7 +80,10 @@ macro_rules! task_journey {
 async fn the_journey_over_native_grpc() {
     let stack = Stack::start().await;
     let mut auth = AuthServiceClient::new(stack.grpc());
-    let token = sign_up_and_log_in(&mut auth, "ada@example.com").await;
+    let token = auth
+        .sign_up_and_log_in("ada@example.com")
+        .await
+        .access_token;
     let mut me = tonic::Request::new(GetCurrentUserRequest {});
     me.metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -104,7 +107,11 @@ async fn the_journey_over_native_grpc() {
 async fn the_journey_over_grpc_web() {
     let stack = Stack::start().await;
     let web = stack.grpc_web();
-    let token = sign_up_and_log_in(&mut web.auth(), "grace@example.com").await;
+    let token = web
+        .auth()
+        .sign_up_and_log_in("grace@example.com")
+        .await
+        .access_token;
     task_journey!(web.tasks(&token));
     // Errors arrive as statuses too.
     let error = web
@@ -119,7 +126,11 @@ async fn the_journey_over_grpc_web() {
 async fn a_watch_stream_arrives_over_grpc_web() {
     let stack = Stack::start().await;
     let web = stack.grpc_web();
-    let token = sign_up_and_log_in(&mut web.auth(), "ada@example.com").await;
+    let token = web
+        .auth()
+        .sign_up_and_log_in("ada@example.com")
+        .await
+        .access_token;
     let mut events = web
         .tasks(&token)
         .watch_tasks(WatchTasksRequest {})
@@ -158,7 +169,10 @@ async fn hundreds_of_calls_in_a_row_share_the_upstream_connection() {
     // upstream then drops the shared connection (a broken pipe under load).
     let stack = Stack::start().await;
     let mut auth = AuthServiceClient::new(stack.grpc());
-    let token = sign_up_and_log_in(&mut auth, "ada@example.com").await;
+    let token = auth
+        .sign_up_and_log_in("ada@example.com")
+        .await
+        .access_token;
     let mut tasks = TaskServiceClient::with_interceptor(stack.grpc(), Bearer::new(token));
     for call in 0..500 {
         if let Err(status) = tasks.list_tasks(ListTasksRequest::default()).await {

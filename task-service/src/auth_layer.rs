@@ -111,7 +111,7 @@ impl TokenValidator {
             .map_err(|error| match error.as_ref() {
                 Error::Unauthenticated(message) => Error::Unauthenticated(message.clone()),
                 Error::AuthUnavailable(cause) => Error::AuthUnavailable(cause.clone()),
-                other => Error::Internal(other.to_string()),
+                other => Error::internal(other.to_string()),
             })
     }
 

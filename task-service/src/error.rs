@@ -5,10 +5,7 @@
 
 use std::borrow::Cow;
 
-use service_runtime::{
-    database::StoreError,
-    status::{self, FieldViolation},
-};
+use service_runtime::status::{self, Failure, FieldViolation};
 use tonic::Status;
 
 /// Everything a task RPC can fail with.
@@ -32,33 +29,12 @@ pub enum Error {
     /// The auth service cannot be asked right now: UNAVAILABLE.
     #[error("the auth service is unavailable; retry shortly")]
     AuthUnavailable(String),
-    /// The database failed: UNAVAILABLE or INTERNAL.
+    /// Our fault (the database, or anything else): UNAVAILABLE or INTERNAL.
     #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Anything else that is our fault: INTERNAL.
-    #[error("internal error: {0}")]
-    Internal(String),
+    Failed(#[from] Failure),
 }
 
-impl Error {
-    /// INVALID_ARGUMENT for `field` breaking the rule `description`.
-    pub fn invalid(
-        field: impl Into<Cow<'static, str>>,
-        description: impl Into<Cow<'static, str>>,
-    ) -> Self {
-        Self::InvalidArgument(FieldViolation::new(field, description))
-    }
-
-    pub fn unauthenticated(message: impl Into<Cow<'static, str>>) -> Self {
-        Self::Unauthenticated(message.into())
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Self::Store(error.into())
-    }
-}
+service_runtime::rpc_error_basics!(Error);
 
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
@@ -71,8 +47,7 @@ impl From<Error> for Status {
                 tracing::warn!(error = %cause, "auth service unavailable");
                 Status::unavailable(error.to_string())
             }
-            Error::Store(error) => error.into_status("the task store"),
-            Error::Internal(cause) => status::internal(&cause),
+            Error::Failed(failure) => failure.into_status("the task store"),
         }
     }
 }

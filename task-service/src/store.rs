@@ -78,7 +78,7 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
         priority: Priority::from_number(row.try_get("priority")?),
         tags: Tags::from_stored(
             serde_json::from_str(&tags)
-                .map_err(|error| Error::Internal(format!("stored tags: {error}")))?,
+                .map_err(|error| Error::internal(format!("stored tags: {error}")))?,
         ),
         due_time: row.try_get("due_time")?,
         create_time: row.try_get("create_time")?,

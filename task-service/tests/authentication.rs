@@ -28,8 +28,10 @@ async fn calls_without_a_valid_token_are_unauthenticated() {
         error.message()
     );
     for token in ["garbage", "a.b.c", ""] {
-        let mut client =
-            TaskServiceClient::with_interceptor(channel(stack.tasks.addr), BearerInterceptor::new(token));
+        let mut client = TaskServiceClient::with_interceptor(
+            channel(stack.tasks.addr),
+            BearerInterceptor::new(token),
+        );
         let error = client
             .list_tasks(ListTasksRequest::default())
             .await

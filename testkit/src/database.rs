@@ -72,9 +72,13 @@ impl TestDatabase {
     /// A new PostgreSQL database, for tests that need that engine. Panics
     /// when `TEST_DATABASE_URL` is unset: such a test must not pass vacuously.
     pub async fn postgres() -> Self {
-        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty());
+        let url = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty());
         let Some(url) = url else {
-            panic!("this test needs PostgreSQL: set TEST_DATABASE_URL (CI does, with --include-ignored)");
+            panic!(
+                "this test needs PostgreSQL: set TEST_DATABASE_URL (CI does, with --include-ignored)"
+            );
         };
         Self::create_on(Some(&url)).await
     }

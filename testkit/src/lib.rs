@@ -17,7 +17,9 @@ use std::{
 pub use database::TestDatabase;
 pub use server::{Running, channel, listener, reflected_services};
 use tonic::transport::Channel;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 
 /// Tests stay quiet unless `TEST_LOG` is set, so a failing test's own output
 /// is what you read.
@@ -59,5 +61,7 @@ pub async fn health(channel: Channel, service: &str) -> ServingStatus {
             service: service.to_owned(),
         })
         .await
-        .map_or(ServingStatus::Unknown, |response| response.into_inner().status())
+        .map_or(ServingStatus::Unknown, |response| {
+            response.into_inner().status()
+        })
 }

@@ -7,11 +7,10 @@ use std::{net::SocketAddr, path::Path};
 
 use auth_service::Config;
 use proto::auth::v1::{
-    LoginResponse, auth_service_client::AuthServiceClient,
-    token_service_client::TokenServiceClient,
+    LoginResponse, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
 };
 use tempfile::TempDir;
-use testkit::{Running, TestDatabase};
+use testkit::{Running, TestDatabase, users::TestUsers};
 use tonic::{Request, transport::Channel};
 
 pub use testkit::users::PASSWORD;
@@ -45,7 +44,12 @@ impl TestAuth {
 
     /// Starts the service with the test configuration changed by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        Self::start_on(TestDatabase::create().await, TempDir::new().unwrap(), adjust).await
+        Self::start_on(
+            TestDatabase::create().await,
+            TempDir::new().unwrap(),
+            adjust,
+        )
+        .await
     }
 
     /// Starts the service on a given database and data directory.
@@ -86,11 +90,11 @@ impl TestAuth {
 
     /// Signs up `email` with [`PASSWORD`] and logs in.
     pub async fn user(&self, email: &str) -> LoginResponse {
-        testkit::users::sign_up_and_log_in(&mut self.auth(), email).await
+        self.auth().sign_up_and_log_in(email).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, tonic::Status> {
-        testkit::users::log_in(&mut self.auth(), email, password).await
+        self.auth().log_in(email, password).await
     }
 
     /// Stops the service, waits until it has finished, and hands back its

@@ -7,7 +7,10 @@
 
 use http::Uri;
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-use proto::{auth::v1::auth_service_client::AuthServiceClient, task::v1::task_service_client::TaskServiceClient};
+use proto::{
+    auth::v1::auth_service_client::AuthServiceClient,
+    task::v1::task_service_client::TaskServiceClient,
+};
 use tempfile::TempDir;
 use testkit::{Running, TestDatabase};
 use tokio::net::TcpListener;
@@ -16,7 +19,7 @@ use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 use tower::Layer;
 
 pub use service_runtime::bearer::BearerInterceptor as Bearer;
-pub use testkit::users::PASSWORD;
+pub use testkit::users::{PASSWORD, TestUsers};
 
 /// The gateway in front of one auth and one task service.
 pub struct Stack {
@@ -105,7 +108,11 @@ impl Stack {
     }
 }
 
-fn start_tasks(listener: TcpListener, auth: std::net::SocketAddr, database: &TestDatabase) -> Running {
+fn start_tasks(
+    listener: TcpListener,
+    auth: std::net::SocketAddr,
+    database: &TestDatabase,
+) -> Running {
     let mut config: task_service::Config = service_runtime::config::defaults();
     config.storage.database_url = Some(database.url.clone());
     config.auth_url = format!("http://{auth}");
@@ -136,17 +143,4 @@ impl GrpcWeb {
         let service = InterceptedService::new(self.service.clone(), Bearer::new(token));
         TaskServiceClient::with_origin(service, self.origin.clone())
     }
-}
-
-/// Signs `email` up and logs in through `auth`; returns the access token.
-pub async fn sign_up_and_log_in<T>(auth: &mut AuthServiceClient<T>, email: &str) -> String
-where
-    T: tonic::client::GrpcService<tonic::body::Body>,
-    T::Error: Into<tonic::codegen::StdError>,
-    T::ResponseBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    <T::ResponseBody as http_body::Body>::Error: Into<tonic::codegen::StdError> + Send,
-{
-    testkit::users::sign_up_and_log_in(auth, email)
-        .await
-        .access_token
 }

@@ -54,7 +54,10 @@ impl Stack {
 
     /// Stops the auth service; returns the address it had.
     pub async fn stop_auth(&mut self) -> SocketAddr {
-        let server = self.auth_server.take().expect("auth service already stopped");
+        let server = self
+            .auth_server
+            .take()
+            .expect("auth service already stopped");
         let addr = server.addr;
         server.stop().await;
         addr

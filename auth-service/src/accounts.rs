@@ -1,24 +1,37 @@
 //! What the auth service does, independent of gRPC: sign-up, login with
-//! throttling, refresh-token rotation, logout, password changes and token
-//! validation. `grpc.rs` translates requests into these calls.
+//! throttling, refresh-token rotation, logout, password changes, token
+//! validation and the sweep of what has expired. `grpc.rs` translates
+//! requests into these calls.
+//!
+//! Throttles protect users instead of locking them out: failed logins are
+//! refused per (email, client address) and per address, while failures for
+//! an email from everywhere only slow its logins down, so a stranger can
+//! never stop the owner from signing in from the owner's own address.
 
-use std::time::Duration;
+use std::{net::IpAddr, sync::Weak, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::SecretString;
+use service_runtime::client_address::TrustedProxies;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    address_slots::{AddressSlots, Slot},
     clock::Clock,
     config::Config,
     email::Email,
     error::Error,
     password::{Hasher, Password},
     store::{Refreshed, Store},
+    throttle::{Counter, Limit, Slowdown},
     token::{AccessToken, Claims, TokenKeys},
     user::User,
 };
+
+/// When to retry a password check refused because the address has its share
+/// in flight: about one hash later.
+const SLOT_RETRY: Duration = Duration::from_secs(1);
 
 /// A verified bearer: its token's claims and the live session's user.
 #[derive(Debug)]
@@ -35,6 +48,20 @@ pub struct Tokens {
     pub user: User,
 }
 
+/// The limits `Accounts` enforces, from the configuration.
+#[derive(Debug)]
+struct Limits {
+    login_from: Limit,
+    login_address: Limit,
+    login_slowdown: Slowdown,
+    sign_up: Limit,
+    password_check: Limit,
+    /// Expired sessions and used refresh tokens are kept this long (seconds).
+    retention: i64,
+    /// Throttle rows older than the longest window are of no use.
+    longest_window: i64,
+}
+
 /// The auth service's state and operations.
 #[derive(Debug)]
 pub struct Accounts {
@@ -43,8 +70,9 @@ pub struct Accounts {
     keys: TokenKeys,
     clock: Clock,
     refresh_ttl: i64,
-    max_failures: i64,
-    failure_window: i64,
+    limits: Limits,
+    slots: AddressSlots,
+    trusted_proxies: TrustedProxies,
 }
 
 fn seconds(duration: Duration) -> i64 {
@@ -59,14 +87,61 @@ impl Accounts {
         keys: TokenKeys,
         clock: Clock,
     ) -> Self {
+        let login_from = Limit::new(config.login_max_failures, config.login_failure_window);
+        let sign_up = Limit::new(config.signup_max_per_address, config.signup_window);
         Self {
             store,
             hasher,
             keys,
             clock,
             refresh_ttl: seconds(config.refresh_token_ttl),
-            max_failures: i64::from(config.login_max_failures),
-            failure_window: seconds(config.login_failure_window).max(1),
+            limits: Limits {
+                login_from,
+                login_address: Limit::new(
+                    config.login_max_failures_per_address,
+                    config.login_failure_window,
+                ),
+                login_slowdown: Slowdown {
+                    after: i64::from(config.login_slowdown_after),
+                    max: config.login_slowdown_max,
+                },
+                sign_up,
+                password_check: login_from,
+                retention: seconds(config.sweep_retention),
+                longest_window: login_from.window.max(sign_up.window),
+            },
+            slots: AddressSlots::new(config.hash_max_concurrent_per_address),
+            trusted_proxies: config.trusted_proxies.clone(),
+        }
+    }
+
+    /// The proxies whose `x-forwarded-for` names the client.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.trusted_proxies
+    }
+
+    /// A password-check slot for `client`, or a refusal at once.
+    fn slot(&self, client: IpAddr) -> Result<Slot, Error> {
+        self.slots.try_take(client).ok_or(Error::HashingBusy {
+            retry_after: SLOT_RETRY,
+        })
+    }
+
+    /// Counts a hit on `counter`; `refused` builds the error when it is over `limit`.
+    async fn count(
+        &self,
+        counter: Counter<'_>,
+        limit: Limit,
+        now: i64,
+        refused: fn(Duration) -> Error,
+    ) -> Result<(), Error> {
+        let (hits, window_start) = self
+            .store
+            .count_hit(&counter.key(), now, limit.window)
+            .await?;
+        match limit.exceeded(hits, window_start, now) {
+            Some(retry_after) => Err(refused(retry_after)),
+            None => Ok(()),
         }
     }
 
@@ -74,37 +149,78 @@ impl Accounts {
         self.keys.ttl()
     }
 
-    pub async fn sign_up(&self, email: Email, password: Password) -> Result<User, Error> {
+    /// Creates an account; each address may sign up `SIGNUP_MAX_PER_ADDRESS`
+    /// times per window (attempts count, taken emails included).
+    pub async fn sign_up(
+        &self,
+        email: Email,
+        password: Password,
+        client: IpAddr,
+    ) -> Result<User, Error> {
+        let _slot = self.slot(client)?;
+        let now = self.clock.now();
+        self.count(
+            Counter::SignUp(client),
+            self.limits.sign_up,
+            now,
+            |retry_after| Error::SignUpThrottled { retry_after },
+        )
+        .await?;
         let password_hash = self.hasher.hash(&password).await?;
         let user = User {
             id: uuid::Uuid::now_v7().to_string(),
             email: email.as_str().to_owned(),
-            create_time: self.clock.now(),
+            create_time: now,
         };
         self.store.insert_user(&user, &password_hash).await?;
         tracing::info!(user_id = %user.id, "signed up");
         Ok(user)
     }
 
-    /// Checks the credentials and starts a session. Each attempt is counted
-    /// before the password is checked; past the limit no hash is computed.
-    pub async fn login(&self, email: &str, password: SecretString) -> Result<Tokens, Error> {
-        // A string that is no valid email cannot match an account; it still
-        // takes the normal path so it costs the same time and gets the same answer.
-        let email = Email::parse(email)
-            .map_or_else(|_| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    /// Checks the credentials and starts a session. Every attempt is counted
+    /// before the password is checked, one upsert per counter, so parallel
+    /// attempts cannot slip past a limit; a success takes its count back.
+    pub async fn login(
+        &self,
+        email: &Email,
+        password: SecretString,
+        client: IpAddr,
+    ) -> Result<Tokens, Error> {
+        // Held through the slow-down and the hash: one address cannot park
+        // more than its share of attempts here.
+        let _slot = self.slot(client)?;
         let now = self.clock.now();
-        let (attempts, window_start) = self
+        let limits = &self.limits;
+        self.count(
+            Counter::LoginFrom(email, client),
+            limits.login_from,
+            now,
+            |retry_after| Error::LoginThrottled { retry_after },
+        )
+        .await?;
+        self.count(
+            Counter::LoginAddress(client),
+            limits.login_address,
+            now,
+            |retry_after| Error::AddressThrottled { retry_after },
+        )
+        .await?;
+        let email_key = Counter::LoginEmail(email).key();
+        let (email_failures, _) = self
             .store
-            .count_login_attempt(&email, now, self.failure_window)
+            .count_hit(&email_key, now, limits.login_from.window)
             .await?;
-        if attempts > self.max_failures {
-            let retry_after = (window_start + self.failure_window - now).max(1);
-            return Err(Error::LoginThrottled {
-                retry_after: Duration::from_secs(u64::try_from(retry_after).unwrap_or(1)),
-            });
+        let delay = limits.login_slowdown.delay(email_failures);
+        if !delay.is_zero() {
+            tracing::info!(
+                delay_ms = delay.as_millis(),
+                email_failures,
+                "login slowed down: many failures for this email"
+            );
+            tokio::time::sleep(delay).await;
         }
-        let found = self.store.find_credentials(&email).await?;
+        // An unknown email is checked against a dummy hash: same time, same answer.
+        let found = self.store.find_credentials(email.as_str()).await?;
         let (user, hash) = match found {
             Some(found) => (Some(found.user), Some(found.password_hash)),
             None => (None, None),
@@ -116,7 +232,13 @@ impl Accounts {
         let Some(user) = user else {
             return Err(Error::BadCredentials);
         };
-        self.store.clear_login_attempts(&email).await?;
+        self.store
+            .clear_hits(&Counter::LoginFrom(email, client).key())
+            .await?;
+        self.store
+            .refund_hit(&Counter::LoginAddress(client).key())
+            .await?;
+        self.store.refund_hit(&email_key).await?;
         let session_id = uuid::Uuid::now_v7().to_string();
         let refresh_token = new_refresh_token();
         self.store
@@ -162,8 +284,11 @@ impl Accounts {
                     user,
                 })
             }
-            Refreshed::Reused => {
-                tracing::warn!("refresh token reused: session revoked");
+            Refreshed::Reused {
+                session_id,
+                user_id,
+            } => {
+                tracing::warn!(%session_id, %user_id, "refresh token reused: session revoked");
                 Err(Error::unauthenticated(
                     "refresh token already used; the session has been revoked, log in again",
                 ))
@@ -193,18 +318,31 @@ impl Accounts {
     }
 
     /// Replaces the password and ends every other session of the user.
+    /// Wrong current passwords are limited per user like failed logins, so
+    /// a stolen access token cannot be used to guess the password.
     pub async fn change_password(
         &self,
         bearer: &Bearer,
         current: SecretString,
         new: String,
+        client: IpAddr,
     ) -> Result<(), Error> {
         let email = Email::parse(&bearer.user.email)?;
         let new = Password::parse(new, &email, "new_password")?;
+        let _slot = self.slot(client)?;
+        let counter = Counter::PasswordCheck(&bearer.user.id);
+        self.count(
+            counter,
+            self.limits.password_check,
+            self.clock.now(),
+            |retry_after| Error::PasswordCheckThrottled { retry_after },
+        )
+        .await?;
         let hash = self.store.password_hash(&bearer.user.id).await?;
         if hash.is_none() || !self.hasher.verify(current, hash).await? {
             return Err(Error::invalid("current_password", "is incorrect"));
         }
+        self.store.clear_hits(&counter.key()).await?;
         let hash = self.hasher.hash(&new).await?;
         self.store.update_password(&bearer.user.id, &hash).await?;
         self.store
@@ -213,6 +351,37 @@ impl Accounts {
         tracing::info!(user_id = %bearer.user.id, "password changed; other sessions revoked");
         Ok(())
     }
+}
+
+impl Accounts {
+    /// Deletes expired sessions (with their refresh tokens) and used refresh
+    /// tokens once they are older than the retention, and throttle rows whose
+    /// window is over. Returns the rows deleted.
+    pub async fn sweep(&self) -> Result<u64, Error> {
+        let now = self.clock.now();
+        let kept_since = now - self.limits.retention;
+        self.store
+            .sweep(kept_since, kept_since, now - self.limits.longest_window)
+            .await
+    }
+}
+
+/// Runs [`Accounts::sweep`] every `interval` until the accounts are dropped
+/// (the server has stopped). A failed sweep is logged and tried again later.
+pub fn spawn_sweep(accounts: Weak<Accounts>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    let interval = interval.max(Duration::from_secs(1));
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(accounts) = accounts.upgrade() else {
+                return;
+            };
+            match accounts.sweep().await {
+                Ok(deleted) => tracing::debug!(deleted, "swept expired rows"),
+                Err(error) => tracing::warn!(%error, "the sweep failed; retrying later"),
+            }
+        }
+    })
 }
 
 /// 256 random bits, URL-safe base64.
@@ -237,38 +406,46 @@ mod tests {
     use super::*;
 
     const EMAIL: &str = "ada@example.com";
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
     /// Accounts on a private database, with a clock the test moves.
-    async fn accounts(max_failures: u32, window: Duration) -> (Accounts, Clock, TestDatabase) {
+    async fn accounts(adjust: impl FnOnce(&mut Config)) -> (Accounts, Clock, Store, TestDatabase) {
         let database = TestDatabase::create().await;
         let opened = Database::open(&database.url, &crate::MIGRATIONS)
             .await
             .unwrap();
         let mut config: Config = service_runtime::config::defaults();
         config.jwt_secret = Some("unit-test-secret-long-enough-0123456789".into());
-        config.login_max_failures = max_failures;
-        config.login_failure_window = window;
+        adjust(&mut config);
         let clock = Clock::manual(1_800_000_000);
+        let store = Store::new(opened.pool);
         let accounts = Accounts::new(
             &config,
-            Store::new(opened.pool),
-            Hasher::new(1).await.unwrap(),
+            store.clone(),
+            Hasher::new(1, 4).await.unwrap(),
             TokenKeys::from_config(&config).unwrap(),
             clock.clone(),
         );
         let email = Email::parse(EMAIL).unwrap();
         let password = Password::parse(PASSWORD.into(), &email, "password").unwrap();
-        accounts.sign_up(email, password).await.unwrap();
-        (accounts, clock, database)
+        accounts.sign_up(email, password, HOME).await.unwrap();
+        (accounts, clock, store, database)
     }
 
     async fn login(accounts: &Accounts, password: &str) -> Result<Tokens, Error> {
-        accounts.login(EMAIL, SecretString::from(password)).await
+        let email = Email::parse(EMAIL).unwrap();
+        accounts
+            .login(&email, SecretString::from(password), HOME)
+            .await
     }
 
     #[tokio::test]
     async fn a_throttled_email_is_refused_for_the_rest_of_the_window_then_let_in() {
-        let (accounts, clock, _database) = accounts(2, Duration::from_secs(60)).await;
+        let (accounts, clock, _store, _database) = accounts(|config| {
+            config.login_max_failures = 2;
+            config.login_failure_window = Duration::from_secs(60);
+        })
+        .await;
         for _ in 0..2 {
             assert!(matches!(
                 login(&accounts, "not the password").await,
@@ -299,5 +476,40 @@ mod tests {
         login(&accounts, PASSWORD)
             .await
             .expect("within the limit again");
+    }
+
+    /// Rows that can no longer matter are deleted once the clock passes
+    /// their expiry plus the retention; live ones stay.
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_sessions_used_tokens_and_old_throttle_rows() {
+        let (accounts, clock, _store, _database) = accounts(|config| {
+            config.refresh_token_ttl = Duration::from_secs(3600);
+            config.sweep_retention = Duration::from_secs(600);
+        })
+        .await;
+        let first = login(&accounts, PASSWORD).await.unwrap();
+        let rotated = accounts.refresh(&first.refresh_token).await.unwrap();
+        login(&accounts, "not the password").await.unwrap_err();
+        assert_eq!(accounts.sweep().await.unwrap(), 0, "nothing is old yet");
+
+        // The used token's retention is over.
+        clock.advance(1000);
+        let later = login(&accounts, PASSWORD).await.unwrap();
+        assert_eq!(accounts.sweep().await.unwrap(), 1, "the used refresh token");
+
+        // Past expiry plus retention the first session goes, with its live
+        // refresh token, and the throttle rows (the longest window is 1 h)
+        // go too; the later session stays.
+        clock.advance(3600 + 600 - 1000 + 1);
+        assert!(accounts.sweep().await.unwrap() >= 3);
+        assert!(accounts.authenticate(&first.access.token).await.is_err());
+        assert!(matches!(
+            accounts.refresh(&rotated.refresh_token).await,
+            Err(Error::Unauthenticated(_))
+        ));
+        accounts
+            .authenticate(&later.access.token)
+            .await
+            .expect("the later session is live");
     }
 }

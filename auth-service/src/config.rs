@@ -5,7 +5,10 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
 use secrecy::SecretString;
-use service_runtime::config::StorageArgs;
+use service_runtime::{
+    client_address::TrustedProxies,
+    config::StorageArgs,
+};
 
 /// Settings of the auth service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -50,17 +53,65 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE", default_value = "todo")]
     pub jwt_audience: String,
 
-    /// Failed logins for one email after which further attempts are refused.
+    /// Proxies whose `x-forwarded-for` names the client (comma-separated
+    /// CIDRs; the gateway's addresses). From anyone else the TCP peer is the
+    /// client, whatever the header says.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Failed logins for one email from one address after which that address
+    /// may not try that email again until the window ends. Also the limit of
+    /// wrong current passwords per user in ChangePassword.
     #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 10)]
     pub login_max_failures: u32,
 
-    /// The window over which failed logins are counted, and how long the refusal lasts.
+    /// The window over which failed logins are counted, and how long a refusal lasts.
     #[arg(long, env = "LOGIN_FAILURE_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
     pub login_failure_window: Duration,
+
+    /// Failed logins from one address, across all emails, after which it may
+    /// not log in until the window ends (stops password spraying).
+    #[arg(long, env = "LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 100)]
+    pub login_max_failures_per_address: u32,
+
+    /// Failed logins for one email, across all addresses, after which every
+    /// further attempt is delayed (250 ms, doubling every 10 failures).
+    #[arg(long, env = "LOGIN_SLOWDOWN_AFTER", default_value_t = 20)]
+    pub login_slowdown_after: u32,
+
+    /// The longest delay of a slowed-down login.
+    #[arg(long, env = "LOGIN_SLOWDOWN_MAX", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub login_slowdown_max: Duration,
 
     /// Password hashes computed at once; unset means one per CPU core.
     #[arg(long, env = "PASSWORD_HASH_CONCURRENCY")]
     pub password_hash_concurrency: Option<usize>,
+
+    /// Password checks (login, sign-up, ChangePassword) one address may have
+    /// in flight; more are refused at once.
+    #[arg(long, env = "HASH_MAX_CONCURRENT_PER_ADDRESS", default_value_t = 2)]
+    pub hash_max_concurrent_per_address: usize,
+
+    /// Hashes that may wait for a hashing thread; more are refused at once.
+    #[arg(long, env = "HASH_MAX_QUEUED", default_value_t = 32)]
+    pub hash_max_queued: usize,
+
+    /// Sign-ups one address may make per window.
+    #[arg(long, env = "SIGNUP_MAX_PER_ADDRESS", default_value_t = 30)]
+    pub signup_max_per_address: u32,
+
+    /// The window of `SIGNUP_MAX_PER_ADDRESS`.
+    #[arg(long, env = "SIGNUP_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub signup_window: Duration,
+
+    /// How often expired sessions, old refresh tokens and throttle rows are deleted.
+    #[arg(long, env = "SWEEP_INTERVAL", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub sweep_interval: Duration,
+
+    /// How long expired sessions and used refresh tokens are kept (so a reused
+    /// token is still recognised as reuse for that long).
+    #[arg(long, env = "SWEEP_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub sweep_retention: Duration,
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {

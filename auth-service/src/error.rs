@@ -24,9 +24,23 @@ pub enum Error {
     /// A missing, malformed, forged, expired or revoked token: UNAUTHENTICATED.
     #[error("{0}")]
     Unauthenticated(Cow<'static, str>),
-    /// Too many failed logins for this email: RESOURCE_EXHAUSTED with `RetryInfo`.
-    #[error("too many failed logins for this email; try again in {}", status::minutes_and_seconds(*retry_after))]
+    /// Too many failed logins for this email from the caller's address:
+    /// RESOURCE_EXHAUSTED with `RetryInfo`, like every refusal below.
+    #[error("too many failed logins for this email from your address; try again in {}", status::minutes_and_seconds(*retry_after))]
     LoginThrottled { retry_after: Duration },
+    /// Too many failed logins from the caller's address, whatever the email.
+    #[error("too many failed logins from your address; try again in {}", status::minutes_and_seconds(*retry_after))]
+    AddressThrottled { retry_after: Duration },
+    /// Too many sign-ups from the caller's address.
+    #[error("too many sign-ups from your address; try again in {}", status::minutes_and_seconds(*retry_after))]
+    SignUpThrottled { retry_after: Duration },
+    /// Too many wrong current passwords given to ChangePassword.
+    #[error("too many wrong current passwords; try again in {}", status::minutes_and_seconds(*retry_after))]
+    PasswordCheckThrottled { retry_after: Duration },
+    /// The caller's address already has its share of password checks in
+    /// flight, or the hashing queue is full.
+    #[error("too many password checks in progress; try again in {}", status::minutes_and_seconds(*retry_after))]
+    HashingBusy { retry_after: Duration },
     /// Our fault (the database, or anything else): UNAVAILABLE or INTERNAL.
     #[error(transparent)]
     Failed(#[from] Failure),
@@ -42,7 +56,11 @@ impl From<Error> for Status {
             Error::BadCredentials | Error::Unauthenticated(_) => {
                 Status::unauthenticated(error.to_string())
             }
-            Error::LoginThrottled { retry_after } => {
+            Error::LoginThrottled { retry_after }
+            | Error::AddressThrottled { retry_after }
+            | Error::SignUpThrottled { retry_after }
+            | Error::PasswordCheckThrottled { retry_after }
+            | Error::HashingBusy { retry_after } => {
                 status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
             Error::Failed(failure) => failure.into_status("the account store"),

@@ -2,7 +2,7 @@
 //! `TokenService` (internal). Each handler parses the request into domain
 //! types, calls `Accounts`, and translates the result back.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use proto::auth::v1::{
     ChangePasswordRequest, ChangePasswordResponse, GetCurrentUserRequest, GetCurrentUserResponse,
@@ -31,6 +31,13 @@ pub struct AuthApi {
 impl AuthApi {
     pub fn new(accounts: Arc<Accounts>) -> Self {
         Self { accounts }
+    }
+
+    /// The client's address, as throttles count it (see `TRUSTED_PROXIES`).
+    fn client<T>(&self, request: &Request<T>) -> IpAddr {
+        self.accounts
+            .trusted_proxies()
+            .client_of(request.remote_addr(), request.metadata().as_ref())
     }
 
     /// The caller of a bearer-protected RPC, from `authorization: Bearer <token>`.
@@ -78,10 +85,11 @@ impl AuthService for AuthApi {
         &self,
         request: Request<SignUpRequest>,
     ) -> Result<Response<SignUpResponse>, Status> {
+        let client = self.client(&request);
         let SignUpRequest { email, password } = request.into_inner();
         let email = Email::parse(&email)?;
         let password = Password::parse(password, &email, "password")?;
-        let created = self.accounts.sign_up(email, password).await?;
+        let created = self.accounts.sign_up(email, password, client).await?;
         Ok(Response::new(SignUpResponse {
             user: Some(proto_user(&created)),
         }))
@@ -91,10 +99,13 @@ impl AuthService for AuthApi {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
+        let client = self.client(&request);
         let LoginRequest { email, password } = request.into_inner();
+        // A malformed email is refused before anything is counted or stored.
+        let email = Email::parse(&email)?;
         let tokens = self
             .accounts
-            .login(&email, SecretString::from(password))
+            .login(&email, SecretString::from(password), client)
             .await?;
         Ok(Response::new(tokens_response!(
             LoginResponse,
@@ -142,12 +153,18 @@ impl AuthService for AuthApi {
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
         let bearer = self.bearer(request.metadata()).await?;
+        let client = self.client(&request);
         let ChangePasswordRequest {
             current_password,
             new_password,
         } = request.into_inner();
         self.accounts
-            .change_password(&bearer, SecretString::from(current_password), new_password)
+            .change_password(
+                &bearer,
+                SecretString::from(current_password),
+                new_password,
+                client,
+            )
             .await?;
         Ok(Response::new(ChangePasswordResponse {}))
     }

@@ -5,6 +5,7 @@
 //! tests and the one-process stack start the real thing.
 
 mod accounts;
+mod address_slots;
 mod clock;
 pub mod config;
 pub mod email;
@@ -12,6 +13,7 @@ mod error;
 mod grpc;
 pub mod password;
 mod store;
+mod throttle;
 mod token;
 mod user;
 
@@ -47,15 +49,18 @@ pub async fn serve(
     // The secret is checked first: a bad one stops the start before anything else happens.
     let keys = token::TokenKeys::from_config(&config)?;
     let database = Database::open(&config.storage.url("auth.sqlite3")?, &MIGRATIONS).await?;
-    let hasher = password::Hasher::new(config.hash_threads()).await?;
+    let hasher = password::Hasher::new(config.hash_threads(), config.hash_max_queued).await?;
     let store = store::Store::new(database.pool.clone());
-    let api = grpc::AuthApi::new(Arc::new(accounts::Accounts::new(
+    let accounts = Arc::new(accounts::Accounts::new(
         &config,
         store,
         hasher,
         keys,
         clock::Clock::System,
-    )));
+    ));
+    // The sweep ends by itself once the server has stopped and dropped the accounts.
+    accounts::spawn_sweep(Arc::downgrade(&accounts), config.sweep_interval);
+    let api = grpc::AuthApi::new(accounts);
 
     let server = GrpcServer::new(
         "auth service",

@@ -8,6 +8,7 @@ use std::{
     cell::RefCell,
     collections::HashSet,
     sync::{Arc, LazyLock},
+    time::Duration,
 };
 
 use argon2::{
@@ -46,6 +47,10 @@ impl Password {
     /// commonly used password. `field` names it in the error message.
     pub fn parse(raw: String, email: &Email, field: &'static str) -> Result<Self, Error> {
         let invalid = |rule: &'static str| Err(Error::invalid(field, rule));
+        // Bytes first: no counting, lower-casing or list lookup of an unchecked string.
+        if raw.len() > MAX_CHARS * 4 {
+            return invalid("must be at most 128 characters");
+        }
         let chars = raw.chars().count();
         if chars < MIN_CHARS {
             return invalid("must be at least 8 characters");
@@ -70,13 +75,20 @@ pub fn is_common(password: &str) -> bool {
     COMMON_PASSWORDS.contains(password.to_lowercase().as_str())
 }
 
+/// When to retry a hash refused because the queue is full: a queue's worth
+/// of hashes takes well under this.
+const QUEUE_FULL_RETRY: Duration = Duration::from_secs(1);
+
 /// Hashes and verifies passwords with argon2id (OWASP: m = 19456 KiB, t = 2, p = 1).
 #[derive(Clone, Debug)]
 pub struct Hasher {
     pool: Arc<rayon::ThreadPool>,
-    /// Hashes waiting for or running on the pool; more wait here, where a
-    /// caller that gives up stops waiting without leaving work behind.
+    /// Hashes running on the pool; more wait here, where a caller that
+    /// gives up stops waiting without leaving work behind.
     permits: Arc<Semaphore>,
+    /// Hashes running or waiting: the queue is bounded, and a hash that
+    /// does not fit is refused at once rather than waiting behind a flood.
+    queue: Arc<Semaphore>,
     /// Verified against when the account does not exist, so an unknown email
     /// costs as much time as a wrong password and timing reveals nothing.
     dummy_hash: Arc<str>,
@@ -88,10 +100,11 @@ fn argon2() -> Argon2<'static> {
 }
 
 impl Hasher {
-    /// A pool of `threads` hashing threads (each hash uses 19 MiB and one core).
+    /// A pool of `threads` hashing threads (each hash uses 19 MiB and one core)
+    /// with at most `max_queued` hashes waiting for them.
     /// Keeping the threads for good also keeps the memory bounded: each
     /// reuses its own 19 MiB instead of every short-lived thread keeping one.
-    pub async fn new(threads: usize) -> Result<Self, StartError> {
+    pub async fn new(threads: usize, max_queued: usize) -> Result<Self, StartError> {
         let threads = threads.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -102,6 +115,7 @@ impl Hasher {
         let mut hasher = Self {
             pool: Arc::new(pool),
             permits: Arc::new(Semaphore::new(threads)),
+            queue: Arc::new(Semaphore::new(threads.saturating_add(max_queued))),
             dummy_hash: Arc::from(""),
         };
         let dummy = hasher
@@ -134,6 +148,9 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
+        let _queued = self.queue.try_acquire().map_err(|_| Error::HashingBusy {
+            retry_after: QUEUE_FULL_RETRY,
+        })?;
         let _permit = self
             .permits
             .acquire()
@@ -272,7 +289,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_are_argon2id() {
-        let hasher = Hasher::new(1).await.unwrap();
+        let hasher = Hasher::new(1, 4).await.unwrap();
         let password =
             Password::parse("correct horse battery".into(), &email(), "password").unwrap();
         let phc = hasher.hash(&password).await.unwrap();
@@ -295,7 +312,7 @@ mod tests {
     #[tokio::test]
     async fn verifies_hashes_made_with_other_costs_by_the_argon2_crate() {
         use argon2::password_hash::PasswordHasher;
-        let hasher = Hasher::new(1).await.unwrap();
+        let hasher = Hasher::new(1, 4).await.unwrap();
         let params = Params::new(8_192, 3, 1, None).unwrap();
         let phc = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
             .hash_password(b"an older password")
@@ -311,7 +328,7 @@ mod tests {
     #[tokio::test]
     async fn hashing_runs_in_the_idle_scheduling_class() {
         use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
-        let hasher = Hasher::new(1).await.unwrap();
+        let hasher = Hasher::new(1, 4).await.unwrap();
         let policy = hasher
             .run(|| {
                 thread_priority::thread_schedule_policy()

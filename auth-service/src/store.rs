@@ -1,5 +1,5 @@
-//! All SQL of the auth service: users, sessions, refresh tokens and login
-//! attempts. Each query is written once and runs on SQLite and PostgreSQL.
+//! All SQL of the auth service: users, sessions, refresh tokens and
+//! throttle counters. Each query is written once and runs on SQLite and PostgreSQL.
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
@@ -25,8 +25,8 @@ pub struct Credentials {
 pub enum Refreshed {
     /// The token was live: it is now used up and `new_hash` replaces it.
     Rotated { session_id: String, user: User },
-    /// The token had been used before: the session is now revoked.
-    Reused,
+    /// The token had been used before: its session (of `user_id`) is now revoked.
+    Reused { session_id: String, user_id: String },
     /// No such token, or its session is over.
     Invalid,
 }
@@ -98,41 +98,86 @@ impl Store {
         Ok(())
     }
 
-    /// Counts one login attempt for `email` and returns the attempts made in
-    /// the current window and when that window started. The count is taken
-    /// atomically before any password is checked, so parallel attempts cannot
-    /// slip past the limit; a window that started `window_secs` or more
-    /// before `now` restarts.
-    pub async fn count_login_attempt(
+    /// Counts one hit on the throttle `key` and returns the hits in the
+    /// current window and when that window started. One upsert, so parallel
+    /// attempts each see a different count and cannot slip past a limit; a
+    /// window that started `window_secs` or more before `now` restarts.
+    pub async fn count_hit(
         &self,
-        email: &str,
+        key: &str,
         now: i64,
         window_secs: i64,
     ) -> Result<(i64, i64), Error> {
         let row = sqlx::query(
-            "INSERT INTO login_attempts (email, window_start, attempts) VALUES ($1, $2, 1)
-             ON CONFLICT (email) DO UPDATE SET
-                 attempts = CASE WHEN login_attempts.window_start <= $3 THEN 1
-                                 ELSE login_attempts.attempts + 1 END,
-                 window_start = CASE WHEN login_attempts.window_start <= $3 THEN $2
-                                     ELSE login_attempts.window_start END
-             RETURNING attempts, window_start",
+            "INSERT INTO throttles (throttle_key, window_start, hits) VALUES ($1, $2, 1)
+             ON CONFLICT (throttle_key) DO UPDATE SET
+                 hits = CASE WHEN throttles.window_start <= $3 THEN 1
+                             ELSE throttles.hits + 1 END,
+                 window_start = CASE WHEN throttles.window_start <= $3 THEN $2
+                                     ELSE throttles.window_start END
+             RETURNING hits, window_start",
         )
-        .bind(email)
+        .bind(key)
         .bind(now)
         .bind(now - window_secs)
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("attempts")?, row.try_get("window_start")?))
+        Ok((row.try_get("hits")?, row.try_get("window_start")?))
     }
 
-    /// Forgets the attempts of `email` after a successful login.
-    pub async fn clear_login_attempts(&self, email: &str) -> Result<(), Error> {
-        sqlx::query("DELETE FROM login_attempts WHERE email = $1")
-            .bind(email)
+    /// Takes back one hit on `key`: an attempt that turned out to succeed.
+    pub async fn refund_hit(&self, key: &str) -> Result<(), Error> {
+        sqlx::query("UPDATE throttles SET hits = hits - 1 WHERE throttle_key = $1 AND hits > 0")
+            .bind(key)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Forgets the throttle `key` (after a successful login, for example).
+    pub async fn clear_hits(&self, key: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM throttles WHERE throttle_key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes what nobody can use any more: sessions that expired before
+    /// `expired_before` (their refresh tokens go with them), refresh tokens
+    /// used before `used_before`, and throttle windows that started before
+    /// `windows_before`. Returns the rows deleted.
+    pub async fn sweep(
+        &self,
+        expired_before: i64,
+        used_before: i64,
+        windows_before: i64,
+    ) -> Result<u64, Error> {
+        let mut deleted = 0;
+        deleted += sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_id IN
+                 (SELECT id FROM sessions WHERE expire_time < $1)",
+        )
+        .bind(expired_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        deleted += sqlx::query("DELETE FROM sessions WHERE expire_time < $1")
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        deleted += sqlx::query("DELETE FROM refresh_tokens WHERE used = TRUE AND create_time < $1")
+            .bind(used_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        deleted += sqlx::query("DELETE FROM throttles WHERE window_start < $1")
+            .bind(windows_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted)
     }
 
     /// Starts a session with its first refresh token.
@@ -186,15 +231,18 @@ impl Store {
             // leaked (OAuth 2.0 Security BCP), so its whole session ends.
             let reused = sqlx::query(
                 "UPDATE sessions SET revoked = TRUE
-                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)",
+                 WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $1)
+                 RETURNING id, user_id",
             )
             .bind(old_hash)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-            return Ok(if reused.rows_affected() > 0 {
-                Refreshed::Reused
-            } else {
-                Refreshed::Invalid
+            return Ok(match reused {
+                Some(row) => Refreshed::Reused {
+                    session_id: row.try_get("id")?,
+                    user_id: row.try_get("user_id")?,
+                },
+                None => Refreshed::Invalid,
             });
         };
         let session_id: String = claimed.try_get("session_id")?;

@@ -675,7 +675,7 @@ pub fn cores() -> usize {
 /// The time of one argon2id verification with the auth service's own
 /// hasher and parameters: the median of five, on an otherwise idle stack.
 async fn one_hash_time() -> anyhow::Result<Duration> {
-    let hasher = auth_service::password::Hasher::new(1)
+    let hasher = auth_service::password::Hasher::new(1, 1)
         .await
         .map_err(|error| anyhow::anyhow!(error.chain()))?;
     let email = auth_service::email::Email::parse("hash@bench.example.com")?;

@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
+use service_runtime::client_address::TrustedProxies;
 
 /// Settings of the gateway. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -46,7 +47,15 @@ pub struct FrontArgs {
     #[arg(long, env = "CALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub call_timeout: Duration,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    /// Proxies in front of the gateway whose `x-forwarded-for` is kept
+    /// (comma-separated CIDRs, e.g. `10.0.0.0/8`): their requests get the peer
+    /// appended. From anyone else the header, and `x-request-id`, are replaced.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
+
+    /// Largest request body accepted, in bytes: the services' 64 KiB
+    /// message limit plus room for gRPC framing (grpc-web-text bodies are
+    /// counted after base64 decoding). Larger is RESOURCE_EXHAUSTED.
+    #[arg(long, env = "MAX_REQUEST_BYTES", default_value_t = 64 * 1024 + 1024)]
     pub max_request_bytes: usize,
 }

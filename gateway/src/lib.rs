@@ -53,6 +53,7 @@ pub async fn serve(
             name,
             front.call_timeout,
             front.max_request_bytes,
+            front.trusted_proxies.clone(),
         ))
     };
     let router = axum::Router::new()

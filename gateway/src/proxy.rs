@@ -13,8 +13,8 @@ use std::{
 };
 
 use futures::future::BoxFuture;
-use http::{HeaderName, HeaderValue, Request, Response, header};
-use service_runtime::StartError;
+use http::{HeaderName, Request, Response, header};
+use service_runtime::{StartError, client_address::TrustedProxies};
 use tonic::{Status, body::Body, transport::Channel};
 use tower::{Service, ServiceExt};
 
@@ -30,6 +30,17 @@ const HOP_BY_HOP: [HeaderName; 6] = [
     HeaderName::from_static("keep-alive"),
 ];
 
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives the request a fresh `x-request-id` of our own making.
+fn replace_request_id(headers: &mut http::HeaderMap) {
+    use tower_http::request_id::{MakeRequestId, MakeRequestUuid};
+    if let Some(id) = MakeRequestUuid.make_request_id(&Request::new(())) {
+        headers.insert(REQUEST_ID, id.into_header_value());
+    }
+}
+
 /// One upstream service (possibly several replicas behind one balanced channel).
 #[derive(Clone, Debug)]
 pub(crate) struct Upstream {
@@ -37,6 +48,7 @@ pub(crate) struct Upstream {
     name: &'static str,
     call_timeout: Duration,
     max_request_bytes: usize,
+    trusted_proxies: TrustedProxies,
 }
 
 impl Upstream {
@@ -45,12 +57,14 @@ impl Upstream {
         name: &'static str,
         call_timeout: Duration,
         max_request_bytes: usize,
+        trusted_proxies: TrustedProxies,
     ) -> Self {
         Self {
             channel,
             name,
             call_timeout,
             max_request_bytes,
+            trusted_proxies,
         }
     }
 }
@@ -100,17 +114,22 @@ impl Upstream {
         for name in &HOP_BY_HOP {
             parts.headers.remove(name);
         }
-        if let Some(client) = client {
-            let forwarded = match parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-            {
-                Some(earlier) => format!("{earlier}, {}", client.ip()),
-                None => client.ip().to_string(),
-            };
-            if let Ok(value) = HeaderValue::from_str(&forwarded) {
-                parts.headers.insert("x-forwarded-for", value);
+        // What a client claims about itself is not passed on: only a trusted
+        // proxy's `x-forwarded-for` and `x-request-id` survive, so the
+        // services' throttles and logs see the real address.
+        match client {
+            Some(client) => {
+                let forwarded = self
+                    .trusted_proxies
+                    .forwarded_for(client.ip(), &parts.headers);
+                parts.headers.insert(FORWARDED_FOR, forwarded);
+                if !self.trusted_proxies.contains(client.ip()) {
+                    replace_request_id(&mut parts.headers);
+                }
+            }
+            None => {
+                parts.headers.remove(FORWARDED_FOR);
+                replace_request_id(&mut parts.headers);
             }
         }
         // Bodies are cut off at the limit as they stream.

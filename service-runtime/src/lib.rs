@@ -6,6 +6,7 @@
 //! container health check.
 
 pub mod bearer;
+pub mod client_address;
 pub mod config;
 pub mod database;
 pub mod health;

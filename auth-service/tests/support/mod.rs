@@ -11,7 +11,10 @@ use proto::auth::v1::{
 };
 use tempfile::TempDir;
 use testkit::{Running, TestDatabase, users::TestUsers};
-use tonic::{Request, transport::Channel};
+use tonic::{
+    Request,
+    transport::{Channel, Endpoint},
+};
 
 pub use testkit::users::PASSWORD;
 
@@ -82,6 +85,30 @@ impl TestAuth {
 
     pub fn auth(&self) -> AuthServiceClient<Channel> {
         AuthServiceClient::new(self.channel())
+    }
+
+    /// A client whose connection comes from `ip`: on Linux every 127.x.y.z
+    /// address is the local host, so tests can play several client addresses.
+    pub fn auth_from(&self, ip: &str) -> AuthServiceClient<Channel> {
+        let endpoint = Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .local_address(Some(ip.parse().unwrap()));
+        AuthServiceClient::new(endpoint.connect_lazy())
+    }
+
+    /// The rows of the throttle table, straight from the database.
+    pub async fn throttle_rows(&self) -> i64 {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(&self._database.url)
+            .await
+            .unwrap();
+        sqlx::query("SELECT COUNT(*) AS n FROM throttles")
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
     }
 
     pub fn tokens(&self) -> TokenServiceClient<Channel> {

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use service_runtime::config::StorageArgs;
+use service_runtime::config::{ServerArgs, StorageArgs};
 
 /// Settings of the task service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -18,6 +18,10 @@ pub struct Config {
     #[command(flatten)]
     pub storage: StorageArgs,
 
+    /// How the server bounds connections and calls, and how long a stop may take.
+    #[command(flatten)]
+    pub server: ServerArgs,
+
     /// Where the auth service's TokenService answers.
     #[arg(long, env = "AUTH_URL", default_value = "http://127.0.0.1:50051")]
     pub auth_url: String,
@@ -26,4 +30,13 @@ pub struct Config {
     /// again; a logout takes effect here within this time.
     #[arg(long, env = "TOKEN_CACHE_TTL", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub token_cache_ttl: Duration,
+
+    /// Most tasks one user may have; creating more is RESOURCE_EXHAUSTED.
+    #[arg(long, env = "TASK_MAX_PER_USER", default_value_t = 10_000)]
+    pub max_tasks_per_user: u64,
+
+    /// Most WatchTasks streams one user may have open on this replica at once;
+    /// the next is RESOURCE_EXHAUSTED.
+    #[arg(long, env = "WATCH_MAX_STREAMS_PER_USER", default_value_t = 16)]
+    pub max_watches_per_user: usize,
 }

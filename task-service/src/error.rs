@@ -23,6 +23,14 @@ pub enum Error {
     /// A watch stream could not keep up: ABORTED, so the client re-lists and watches again.
     #[error("this watch fell behind by {0} events; list the tasks again and start a new watch")]
     FellBehind(u64),
+    /// The user has as many tasks as allowed: RESOURCE_EXHAUSTED.
+    #[error("you have reached the limit of {0} tasks; delete some to make new ones")]
+    TooManyTasks(u64),
+    /// The user has as many watch streams open here as allowed: RESOURCE_EXHAUSTED.
+    #[error(
+        "you have {0} task watches open, the most allowed; close one (another tab or device) first"
+    )]
+    TooManyWatches(usize),
     /// No valid bearer token: UNAUTHENTICATED.
     #[error("{0}")]
     Unauthenticated(Cow<'static, str>),
@@ -41,6 +49,9 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(violation) => status::invalid_argument(&violation),
             Error::NotFound => Status::not_found(error.to_string()),
+            Error::TooManyTasks(_) | Error::TooManyWatches(_) => {
+                Status::resource_exhausted(error.to_string())
+            }
             Error::EtagMismatch | Error::FellBehind(_) => Status::aborted(error.to_string()),
             Error::Unauthenticated(_) => Status::unauthenticated(error.to_string()),
             Error::AuthUnavailable(ref cause) => {

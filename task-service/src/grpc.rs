@@ -19,7 +19,7 @@ use crate::{
     error::Error,
     events::{Change, Kind},
     list_query::ListQuery,
-    task::{NewTask, RequestId, Task, TaskId, TaskPatch, UserId},
+    task::{NewTask, RequestId, Task, TaskId, TaskPatch, UserId, parse_etag},
     tasks::Tasks,
 };
 
@@ -86,7 +86,7 @@ impl TaskService for TaskApi {
         request: Request<ListTasksRequest>,
     ) -> Result<Response<ListTasksResponse>, Status> {
         let user = owner(&request)?;
-        let query = ListQuery::parse(request.into_inner())?;
+        let query = ListQuery::parse(request.into_inner(), self.tasks.page_token_key())?;
         let page = self.tasks.list(&user, &query).await?;
         Ok(Response::new(ListTasksResponse {
             tasks: page.tasks.into_iter().map(Task::into_proto).collect(),
@@ -116,8 +116,8 @@ impl TaskService for TaskApi {
         let user = owner(&request)?;
         let DeleteTaskRequest { id, etag } = request.into_inner();
         let id = TaskId::parse(&id)?;
-        let etag = (!etag.is_empty()).then_some(etag.as_str());
-        self.tasks.delete(&user, &id, etag).await?;
+        let etag = parse_etag(etag)?;
+        self.tasks.delete(&user, &id, etag.as_deref()).await?;
         Ok(Response::new(DeleteTaskResponse {}))
     }
 
@@ -128,7 +128,7 @@ impl TaskService for TaskApi {
         request: Request<WatchTasksRequest>,
     ) -> Result<Response<WatchStream>, Status> {
         let user = caller(&request)?;
-        let changes = self.tasks.watch(user).map(|change| match change {
+        let changes = self.tasks.watch(user)?.map(|change| match change {
             Ok(change) => Ok(event_response(&change)),
             Err(error) => Err(Status::from(error)),
         });

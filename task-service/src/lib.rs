@@ -15,6 +15,7 @@ mod page_token;
 mod store;
 mod task;
 mod tasks;
+mod watch_slots;
 
 use std::future::Future;
 
@@ -22,6 +23,7 @@ use proto::task::v1::task_service_server::{self, TaskServiceServer};
 use service_runtime::{
     GrpcServer, StartError,
     database::{Database, Dialect, Migrations},
+    limits::ContractStatusLayer,
 };
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -33,6 +35,9 @@ static MIGRATIONS: Migrations = Migrations {
     sqlite: sqlx::migrate!("./migrations/sqlite"),
     postgres: sqlx::migrate!("./migrations/postgres"),
 };
+
+/// Largest request message decoded; bigger ones are RESOURCE_EXHAUSTED.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Runs the task service on `listener` until `shutdown` resolves; calls in
 /// flight then finish before this returns.
@@ -51,17 +56,35 @@ pub async fn serve(
             .await
             .map_err(|error| StartError::other("cannot LISTEN for task changes", error))?,
     };
-    let api = grpc::TaskApi::new(tasks::Tasks::new(store, events.clone(), validator.clone()));
+    let page_token_key = store
+        .page_token_key()
+        .await
+        .map_err(|error| StartError::other("cannot read the page token key", error))?;
+    let limits = tasks::Limits {
+        max_tasks_per_user: config.max_tasks_per_user,
+        max_watches_per_user: config.max_watches_per_user,
+    };
+    let api = grpc::TaskApi::new(tasks::Tasks::new(
+        store,
+        events.clone(),
+        validator.clone(),
+        limits,
+        page_token_key,
+    ));
 
     let server = GrpcServer::new(
         "task service",
         proto::FILE_DESCRIPTOR_SET,
         &[task_service_server::SERVICE_NAME],
+        &config.server,
     )
     .database(database);
     tracing::info!(auth_url = %config.auth_url, "tasks are checked with the auth service");
     // Every TaskService call is authenticated; health and reflection are not.
-    let tasks = auth_layer::AuthLayer::new(validator).layer(TaskServiceServer::new(api));
+    // The decoding limit is set on the generated server, before wrapping;
+    // the largest valid request is under 8 KiB.
+    let tasks = TaskServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let tasks = ContractStatusLayer.layer(auth_layer::AuthLayer::new(validator).layer(tasks));
     let served = server.serve(listener, Routes::new(tasks), shutdown).await;
     events.stop();
     served

@@ -6,12 +6,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     error::Error,
-    page_token::{Fingerprint, PageToken},
-    task::{Priority, Tags, Task},
+    page_token::{Fingerprint, PageToken, PageTokenKey},
+    task::{Priority, Tags, Task, within},
 };
 
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 100;
+/// Longest search text, in characters.
+const QUERY_MAX: usize = 200;
+/// `order_by` is a field and a direction: `update_time desc` is the longest.
+const ORDER_BY_MAX: usize = 32;
 
 /// The fields a list can be ordered by; each maps to one indexed column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -48,6 +52,13 @@ impl OrderBy {
     /// `""` is `create_time desc`; otherwise a field optionally followed by
     /// `asc` (the default) or `desc`.
     pub fn parse(raw: &str) -> Result<Self, Error> {
+        within(
+            raw,
+            "order_by",
+            ORDER_BY_MAX,
+            "is not supported; use one of create_time, update_time, due_time, priority, title, \
+             followed by asc or desc",
+        )?;
         let words: Vec<&str> = raw.split_whitespace().collect();
         let invalid = || {
             Error::invalid(
@@ -163,11 +174,22 @@ pub struct ListQuery {
     pub after: Option<Cursor>,
     /// What this page's token and the next one's are bound to.
     fingerprint: Fingerprint,
+    /// What they are sealed with.
+    key: PageTokenKey,
 }
 
 impl ListQuery {
-    pub fn parse(request: ListTasksRequest) -> Result<Self, Error> {
+    pub fn parse(request: ListTasksRequest, key: &PageTokenKey) -> Result<Self, Error> {
+        within(
+            &request.query,
+            "query",
+            QUERY_MAX,
+            "must be at most 200 characters",
+        )?;
         let query = request.query.trim().to_lowercase();
+        if query.chars().count() > QUERY_MAX {
+            return Err(Error::invalid("query", "must be at most 200 characters"));
+        }
         let filter = Filter {
             query: (!query.is_empty()).then_some(query),
             completed: request.completed,
@@ -179,7 +201,7 @@ impl ListQuery {
         let fingerprint = Fingerprint::of(&(&filter, &order));
         let after = match request.page_token.as_str() {
             "" => None,
-            token => Some(PageToken::decode(token, &fingerprint, order.field)?),
+            token => Some(PageToken::decode(token, &fingerprint, order.field, key)?),
         };
         Ok(Self {
             filter,
@@ -187,6 +209,7 @@ impl ListQuery {
             page_size,
             after,
             fingerprint,
+            key: key.clone(),
         })
     }
 
@@ -196,13 +219,17 @@ impl ListQuery {
             key: last.sort_key(self.order.field),
             id: last.id.as_str().to_owned(),
         };
-        PageToken::encode(cursor, &self.fingerprint)
+        PageToken::encode(cursor, &self.fingerprint, &self.key)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key() -> PageTokenKey {
+        PageTokenKey::from_hex(&PageTokenKey::generate()).unwrap()
+    }
 
     #[test]
     fn order_by_accepts_the_fields_and_directions() {
@@ -247,21 +274,28 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_to_the_filters_and_order_that_issued_them() {
-        let first = ListQuery::parse(ListTasksRequest {
-            tags: vec!["b".into(), "a".into()],
-            ..ListTasksRequest::default()
-        })
+        let key = key();
+        let first = ListQuery::parse(
+            ListTasksRequest {
+                tags: vec!["b".into(), "a".into()],
+                ..ListTasksRequest::default()
+            },
+            &key,
+        )
         .unwrap();
         let cursor = Cursor {
             key: SortKey::Number(42),
             id: "x".into(),
         };
-        let token = PageToken::encode(cursor.clone(), &first.fingerprint);
+        let token = PageToken::encode(cursor.clone(), &first.fingerprint, &key);
         let next = |request: ListTasksRequest| {
-            ListQuery::parse(ListTasksRequest {
-                page_token: token.clone(),
-                ..request
-            })
+            ListQuery::parse(
+                ListTasksRequest {
+                    page_token: token.clone(),
+                    ..request
+                },
+                &key,
+            )
         };
         let same = ListTasksRequest {
             tags: vec!["a".into(), "b".into()],
@@ -282,5 +316,44 @@ mod tests {
             ..same
         };
         assert!(next(other_order).is_err());
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parsed_or_invalid<T: std::fmt::Debug>(
+        result: Result<T, Error>,
+    ) -> Result<(), TestCaseError> {
+        match result {
+            Ok(_) | Err(Error::InvalidArgument(_)) => Ok(()),
+            Err(other) => Err(TestCaseError::fail(format!("{other:?}"))),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn order_by_parses_or_is_invalid(raw in "\\PC{0,80}|(create_time|title|due_time)( +(asc|DESC|x))?") {
+            parsed_or_invalid(OrderBy::parse(&raw))?;
+        }
+
+        #[test]
+        fn any_list_request_parses_or_is_invalid(
+            query in "\\PC{0,250}|.{0,10}\\x00.{0,10}",
+            tags in proptest::collection::vec(".{0,40}", 0..25),
+            order_by in ".{0,40}",
+            page_token in ".{0,100}",
+            page_size in any::<i32>(),
+            priority in any::<i32>(),
+        ) {
+            let key = PageTokenKey::from_hex(&PageTokenKey::generate()).unwrap();
+            let request = ListTasksRequest {
+                query, tags, order_by, page_token, page_size, priority,
+                ..ListTasksRequest::default()
+            };
+            parsed_or_invalid(ListQuery::parse(request, &key))?;
+        }
     }
 }

@@ -8,6 +8,7 @@ use sqlx::{AnyPool, AssertSqlSafe, Row, any::AnyRow};
 use crate::{
     error::Error,
     list_query::{Filter, ListQuery, SortKey},
+    page_token::PageTokenKey,
     task::{Description, Priority, RequestId, Tags, Task, TaskId, TaskTitle, UserId},
 };
 
@@ -118,19 +119,45 @@ impl Store {
         Self { pool }
     }
 
-    /// Inserts `task`. With a request id already used by this user, returns
-    /// the task made the first time (`false`) instead of inserting (`true`).
+    /// The key page tokens are sealed with: made by the first replica to
+    /// ask, then the same for all.
+    pub async fn page_token_key(&self) -> Result<PageTokenKey, Error> {
+        sqlx::query(
+            "INSERT INTO page_token_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(PageTokenKey::generate())
+        .execute(&self.pool)
+        .await?;
+        let stored: String = sqlx::query_scalar("SELECT key FROM page_token_key WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        PageTokenKey::from_hex(&stored)
+            .ok_or_else(|| Error::internal("the stored page token key is not 64 hex digits"))
+    }
+
+    /// Inserts `task` if its user has fewer than `max_tasks`. With a request
+    /// id already used by this user, returns the task made the first time
+    /// (`false`) instead of inserting (`true`), even at the limit.
+    ///
+    /// The count and the insert are one statement: on SQLite (one writer at
+    /// a time) the limit is exact; on PostgreSQL concurrent creates of one
+    /// user do not see each other's uncommitted rows, so they can pass it by
+    /// at most the number in flight at once (bounded by the pool sizes).
+    /// Exact would take a lock per user on every create for a limit that
+    /// exists to stop runaway growth, not to count precisely.
     pub async fn insert(
         &self,
         task: &Task,
         request_id: Option<&RequestId>,
+        max_tasks: u64,
     ) -> Result<(Task, bool), Error> {
         let request_id = request_id.map(RequestId::as_str);
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO tasks (id, user_id, title, description, completed, priority, tags, due_time, due_key,
                                 create_time, update_time, complete_time, etag, search_text, request_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+             WHERE (SELECT COUNT(*) FROM tasks WHERE user_id = $2) < $16",
         )
         .bind(task.id.as_str())
         .bind(task.user_id.as_str())
@@ -147,24 +174,38 @@ impl Store {
         .bind(&task.etag)
         .bind(search_text(task))
         .bind(request_id)
+        .bind(i64::try_from(max_tasks).unwrap_or(i64::MAX))
         .execute(&mut *tx)
         .await;
+        let retry_of = |tx| async move {
+            drop(tx);
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND request_id = $2"
+            )))
+            .bind(task.user_id.as_str())
+            .bind(request_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(task_from_row).transpose()
+        };
         match inserted {
-            Ok(_) => {}
+            Ok(done) if done.rows_affected() == 1 => {}
+            // At the limit; a retry of a create that went through still gets its task.
+            Ok(_) => {
+                return match retry_of(tx).await? {
+                    Some(existing) if request_id.is_some() => Ok((existing, false)),
+                    _ => Err(Error::TooManyTasks(max_tasks)),
+                };
+            }
             Err(error)
                 if service_runtime::database::is_unique_violation(&error)
                     && request_id.is_some() =>
             {
-                drop(tx);
                 // A retry: the unique (user_id, request_id) constraint caught it, no race.
-                let row = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT {COLUMNS} FROM tasks WHERE user_id = $1 AND request_id = $2"
-                )))
-                .bind(task.user_id.as_str())
-                .bind(request_id)
-                .fetch_one(&self.pool)
-                .await?;
-                return Ok((task_from_row(&row)?, false));
+                let existing = retry_of(tx).await?;
+                return existing
+                    .map(|existing| (existing, false))
+                    .ok_or_else(|| Error::internal("a used request id names no task"));
             }
             Err(error) => return Err(error.into()),
         }

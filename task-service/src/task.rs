@@ -1,7 +1,9 @@
 //! The task domain: the parsed, always-valid pieces of a task (title,
 //! description, tags, priority, due time), the task itself, and the rules for
 //! making one (`Task::new`) and changing one (`TaskPatch`, `Task::apply`).
-//! Limits are counted in characters, not bytes.
+//! Limits are counted in characters, not bytes; every raw string is first
+//! held to a byte bound (see `within`), so no unchecked input is trimmed,
+//! counted or searched.
 
 use proto::{
     prost_types::{FieldMask, Timestamp},
@@ -18,6 +20,34 @@ const DESCRIPTION_MAX: usize = 1000;
 const TAGS_MAX: usize = 10;
 const TAG_MAX: usize = 32;
 const REQUEST_ID_MAX: usize = 64;
+/// More paths than this cannot be a mask over the six updatable fields, even
+/// with each named twice.
+const MASK_PATHS_MAX: usize = 12;
+const MASK_PATH_MAX: usize = 32;
+/// Task ids are UUIDs: 36 characters, 45 with a `urn:uuid:` prefix.
+const TASK_ID_MAX: usize = 64;
+/// Etags are 16 hex digits; a longer one cannot match any task.
+const ETAG_MAX: usize = 64;
+
+/// Refuses `raw` when it is longer than `max_chars` characters could be in
+/// UTF-8 (four bytes each), before anything looks at its contents, so the
+/// work spent on a string is bounded by its limit, not by what was sent.
+/// Then refuses NUL: PostgreSQL cannot store it in text, and no title, tag
+/// or search needs it.
+pub(crate) fn within(
+    raw: &str,
+    field: &'static str,
+    max_chars: usize,
+    rule: &'static str,
+) -> Result<(), Error> {
+    if raw.len() > max_chars.saturating_mul(4) {
+        return Err(Error::invalid(field, rule));
+    }
+    if raw.contains('\0') {
+        return Err(Error::invalid(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
 
 // The database only ever holds values that were parsed on their way in, so
 // the `from_stored` constructors below take what it gives back unchecked.
@@ -28,6 +58,12 @@ pub struct TaskTitle(String);
 
 impl TaskTitle {
     pub fn parse(raw: &str) -> Result<Self, Error> {
+        within(
+            raw,
+            "task.title",
+            TITLE_MAX,
+            "must be at most 200 characters",
+        )?;
         let title = raw.trim();
         if title.is_empty() {
             return Err(Error::invalid(
@@ -59,6 +95,12 @@ pub struct Description(String);
 
 impl Description {
     pub fn parse(raw: String) -> Result<Self, Error> {
+        within(
+            &raw,
+            "task.description",
+            DESCRIPTION_MAX,
+            "must be at most 1000 characters",
+        )?;
         if raw.chars().count() > DESCRIPTION_MAX {
             return Err(Error::invalid(
                 "task.description",
@@ -86,8 +128,19 @@ impl Tags {
     /// `field` names the request field in errors: tags are parsed both as a
     /// task's (`task.tags`) and as a list filter (`tags`).
     pub fn parse(raw: Vec<String>, field: &'static str) -> Result<Self, Error> {
+        // Counted before deduplication (quadratic in the count): a client
+        // that repeats a tag or two is fine, a list of thousands is not.
+        if raw.len() > 2 * TAGS_MAX {
+            return Err(Error::invalid(field, "at most 10 tags are allowed"));
+        }
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
+            within(
+                &tag,
+                field,
+                TAG_MAX,
+                "each tag must be at most 32 characters",
+            )?;
             let tag = tag.trim();
             if tag.is_empty() {
                 return Err(Error::invalid(field, "a tag must not be empty"));
@@ -203,6 +256,12 @@ pub struct RequestId(String);
 
 impl RequestId {
     pub fn parse(raw: String) -> Result<Option<Self>, Error> {
+        within(
+            &raw,
+            "request_id",
+            REQUEST_ID_MAX,
+            "must be at most 64 characters",
+        )?;
         let raw = raw.trim().to_owned();
         if raw.is_empty() {
             return Ok(None);
@@ -221,6 +280,19 @@ impl RequestId {
     }
 }
 
+/// The etag a client sends to make a write conditional; `None` when empty.
+/// One that cannot be an etag of ours is INVALID_ARGUMENT, so it never
+/// reaches the database.
+pub fn parse_etag(raw: String) -> Result<Option<String>, Error> {
+    if raw.len() > ETAG_MAX || !raw.bytes().all(|byte| byte.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(
+            "etag",
+            "is not an etag this service issued; get the task again",
+        ));
+    }
+    Ok((!raw.is_empty()).then_some(raw))
+}
+
 /// A task's id. A malformed id cannot name any task, so it is NOT_FOUND, not
 /// INVALID_ARGUMENT: the answer is the same as for a missing task.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -228,6 +300,9 @@ pub struct TaskId(String);
 
 impl TaskId {
     pub fn parse(raw: &str) -> Result<Self, Error> {
+        if raw.len() > TASK_ID_MAX {
+            return Err(Error::NotFound);
+        }
         uuid::Uuid::parse_str(raw.trim())
             .map(|id| Self(id.hyphenated().to_string()))
             .map_err(|_| Error::NotFound)
@@ -440,10 +515,22 @@ impl Field {
     /// is INVALID_ARGUMENT.
     fn named(mask: Option<FieldMask>, task: &ProtoTask) -> Result<Vec<Self>, Error> {
         let fields: Vec<Self> = match mask {
+            Some(mask) if mask.paths.len() > MASK_PATHS_MAX => {
+                return Err(Error::invalid(
+                    "update_mask",
+                    "names too many paths; updatable fields are title, description, completed, \
+                     priority, tags, due_time",
+                ));
+            }
             Some(mask) if !mask.paths.is_empty() => mask
                 .paths
                 .iter()
-                .map(|path| Self::from_path(path).ok_or(path))
+                .map(|path| {
+                    Self::from_path(path).ok_or_else(|| {
+                        // Quoted in the message: cut to a bounded length first.
+                        path.chars().take(MASK_PATH_MAX).collect::<String>()
+                    })
+                })
                 .collect::<Result<_, _>>()
                 .map_err(|unknown| {
                     let names: Vec<&str> = UPDATABLE.iter().map(|(name, _)| *name).collect();
@@ -532,7 +619,7 @@ impl TaskPatch {
                 Field::DueTime => patch.due_time = Some(due_time(task.due_time.as_ref())?),
             }
         }
-        patch.etag = (!task.etag.is_empty()).then_some(task.etag);
+        patch.etag = parse_etag(task.etag)?;
         Ok(patch)
     }
 }

@@ -5,15 +5,17 @@
 
 use std::sync::Arc;
 
-use tokio_stream::Stream;
+use tokio_stream::{Stream, StreamExt};
 
 use crate::{
     auth_layer::{TokenValidator, VerifiedUser},
     error::Error,
     events::{Change, Events, Kind},
     list_query::ListQuery,
+    page_token::PageTokenKey,
     store::Store,
     task::{NewTask, RequestId, Task, TaskId, TaskPatch, UserId, now_micros},
+    watch_slots::WatchSlots,
 };
 
 /// One page of a list.
@@ -33,19 +35,44 @@ pub struct Tasks {
     events: Events,
     /// Watches re-check their session with it.
     validator: TokenValidator,
+    limits: Limits,
+    watch_slots: WatchSlots,
+    page_token_key: PageTokenKey,
+}
+
+/// How much one user may hold and open.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_tasks_per_user: u64,
+    pub max_watches_per_user: usize,
 }
 
 impl Tasks {
-    pub fn new(store: Store, events: Events, validator: TokenValidator) -> Self {
+    pub fn new(
+        store: Store,
+        events: Events,
+        validator: TokenValidator,
+        limits: Limits,
+        page_token_key: PageTokenKey,
+    ) -> Self {
         Self {
             store,
             events,
             validator,
+            limits,
+            watch_slots: WatchSlots::new(limits.max_watches_per_user),
+            page_token_key,
         }
+    }
+
+    /// What ListTasks page tokens are sealed with.
+    pub fn page_token_key(&self) -> &PageTokenKey {
+        &self.page_token_key
     }
 
     /// Makes `user`'s new task. With a `request_id` this user has used
     /// before, returns the task made then instead, and nothing is published.
+    /// A user at `TASK_MAX_PER_USER` tasks gets RESOURCE_EXHAUSTED.
     pub async fn create(
         &self,
         user: UserId,
@@ -53,7 +80,10 @@ impl Tasks {
         request_id: Option<RequestId>,
     ) -> Result<Task, Error> {
         let task = Task::new(user, new, now_micros());
-        let (task, created) = self.store.insert(&task, request_id.as_ref()).await?;
+        let (task, created) = self
+            .store
+            .insert(&task, request_id.as_ref(), self.limits.max_tasks_per_user)
+            .await?;
         if created {
             self.events.publish(Kind::Created, &task).await;
         }
@@ -113,16 +143,31 @@ impl Tasks {
         // Read first, so a missing task is NOT_FOUND even with an etag: the
         // conditional delete alone cannot tell missing from changed.
         let current = self.get(user, id).await?;
+        if etag.is_some_and(|etag| etag != current.etag) {
+            return Err(Error::EtagMismatch);
+        }
         self.store.delete(user, id, etag).await?;
         self.events.publish(Kind::Deleted, &current).await;
         Ok(())
     }
 
-    /// The caller's changes from now on, until their session ends.
+    /// The caller's changes from now on, until their session ends. Past
+    /// `WATCH_MAX_STREAMS_PER_USER` open on this replica: RESOURCE_EXHAUSTED.
     pub fn watch(
         &self,
         user: VerifiedUser,
-    ) -> impl Stream<Item = Result<Arc<Change>, Error>> + Send + 'static {
-        self.events.watch(user, self.validator.clone())
+    ) -> Result<impl Stream<Item = Result<Arc<Change>, Error>> + Send + 'static, Error> {
+        let slot = self
+            .watch_slots
+            .acquire(&UserId::new(user.user_id.clone()))?;
+        // The slot lives as long as the stream: tonic drops the stream when
+        // the client cancels or the call ends, and that frees it.
+        Ok(self
+            .events
+            .watch(user, self.validator.clone())
+            .map(move |change| {
+                let _held = &slot;
+                change
+            }))
     }
 }

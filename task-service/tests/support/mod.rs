@@ -20,6 +20,8 @@ pub struct Stack {
     auth_server: Option<Running>,
     pub tasks: Running,
     pub task_database: TestDatabase,
+    /// Settings changed from the defaults, for replicas too.
+    configure: fn(&mut task_service::Config),
 }
 
 impl Stack {
@@ -28,15 +30,24 @@ impl Stack {
     }
 
     pub async fn start_on(task_database: TestDatabase) -> Self {
+        Self::start_configured(task_database, |_| {}).await
+    }
+
+    /// The stack with some settings of the task service changed.
+    pub async fn start_configured(
+        task_database: TestDatabase,
+        configure: fn(&mut task_service::Config),
+    ) -> Self {
         testkit::init_logging();
         let auth = FakeAuth::new();
         let auth_server = auth.spawn().await;
-        let tasks = start_tasks(auth_server.addr, &task_database).await;
+        let tasks = start_tasks(auth_server.addr, &task_database, configure).await;
         Self {
             auth,
             auth_server: Some(auth_server),
             tasks,
             task_database,
+            configure,
         }
     }
 
@@ -49,7 +60,7 @@ impl Stack {
 
     /// Another task-service instance on the same database (a replica).
     pub async fn replica(&self) -> Running {
-        start_tasks(self.auth_addr(), &self.task_database).await
+        start_tasks(self.auth_addr(), &self.task_database, self.configure).await
     }
 
     /// Stops the auth service; returns the address it had.
@@ -83,10 +94,15 @@ impl Stack {
     }
 }
 
-async fn start_tasks(auth: SocketAddr, database: &TestDatabase) -> Running {
+async fn start_tasks(
+    auth: SocketAddr,
+    database: &TestDatabase,
+    configure: fn(&mut task_service::Config),
+) -> Running {
     let mut config: task_service::Config = service_runtime::config::defaults();
     config.storage.database_url = Some(database.url.clone());
     config.auth_url = format!("http://{auth}");
+    configure(&mut config);
     Running::spawn(testkit::listener().await, |listener, stopped| {
         task_service::serve(config, listener, async {
             let _ = stopped.await;

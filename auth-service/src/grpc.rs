@@ -22,6 +22,23 @@ use crate::{
     user::User,
 };
 
+/// Longest access token looked at. Ours are under 2 KiB even with a
+/// 254-character email; anything longer is refused before it is parsed.
+pub const ACCESS_TOKEN_MAX_BYTES: usize = 4096;
+/// Refresh tokens are 43 characters; anything longer is not one of ours.
+const REFRESH_TOKEN_MAX_BYTES: usize = 128;
+/// A password of at most 128 characters (the sign-up rule) is at most 512
+/// bytes; a longer one cannot be anyone's, and is not hashed.
+const PASSWORD_MAX_BYTES: usize = 512;
+
+/// Refuses a password too long to be one, before it reaches the hasher.
+fn bounded_password(raw: &str, field: &'static str) -> Result<(), Error> {
+    if raw.len() > PASSWORD_MAX_BYTES {
+        return Err(Error::invalid(field, "must be at most 128 characters"));
+    }
+    Ok(())
+}
+
 /// Implements both services over one shared `Accounts`.
 #[derive(Debug, Clone)]
 pub struct AuthApi {
@@ -44,6 +61,9 @@ impl AuthApi {
     async fn bearer(&self, metadata: &MetadataMap) -> Result<Bearer, Error> {
         let token = service_runtime::bearer::token(metadata.as_ref())
             .map_err(|error| Error::unauthenticated(error.to_string()))?;
+        if token.len() > ACCESS_TOKEN_MAX_BYTES {
+            return Err(Error::unauthenticated("invalid access token"));
+        }
         let bearer = self.accounts.authenticate(token).await?;
         tracing::Span::current().record("user_id", bearer.user.id.as_str());
         Ok(bearer)
@@ -103,6 +123,7 @@ impl AuthService for AuthApi {
         let LoginRequest { email, password } = request.into_inner();
         // A malformed email is refused before anything is counted or stored.
         let email = Email::parse(&email)?;
+        bounded_password(&password, "password")?;
         let tokens = self
             .accounts
             .login(&email, SecretString::from(password), client)
@@ -118,10 +139,13 @@ impl AuthService for AuthApi {
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<RefreshResponse>, Status> {
-        let tokens = self
-            .accounts
-            .refresh(&request.into_inner().refresh_token)
-            .await?;
+        let RefreshRequest { refresh_token } = request.into_inner();
+        if refresh_token.len() > REFRESH_TOKEN_MAX_BYTES {
+            return Err(
+                Error::unauthenticated("invalid or expired refresh token; log in again").into(),
+            );
+        }
+        let tokens = self.accounts.refresh(&refresh_token).await?;
         Ok(Response::new(tokens_response!(
             RefreshResponse,
             tokens,
@@ -158,6 +182,7 @@ impl AuthService for AuthApi {
             current_password,
             new_password,
         } = request.into_inner();
+        bounded_password(&current_password, "current_password")?;
         self.accounts
             .change_password(
                 &bearer,
@@ -180,6 +205,9 @@ impl TokenService for AuthApi {
         let token = request.into_inner().access_token;
         if token.is_empty() {
             return Err(Error::unauthenticated("access_token is required").into());
+        }
+        if token.len() > ACCESS_TOKEN_MAX_BYTES {
+            return Err(Error::unauthenticated("invalid access token").into());
         }
         let bearer = self.accounts.authenticate(&token).await?;
         tracing::Span::current().record("user_id", bearer.user.id.as_str());

@@ -150,7 +150,12 @@ impl Upstream {
                 })?
         };
         match response {
-            Ok(response) => Ok(response.map(Body::new)),
+            Ok(mut response) => {
+                // An upstream that refused to decode the request answers in
+                // tonic's codes; clients get the contract's.
+                service_runtime::limits::contract_status(response.headers_mut());
+                Ok(response.map(Body::new))
+            }
             Err(_) if exceeded.load(Ordering::Relaxed) => Err(Status::resource_exhausted(format!(
                 "request is larger than the gateway's limit of {} bytes",
                 self.max_request_bytes

@@ -7,7 +7,7 @@ use clap::Parser;
 use secrecy::SecretString;
 use service_runtime::{
     client_address::TrustedProxies,
-    config::StorageArgs,
+    config::{ServerArgs, StorageArgs},
 };
 
 /// Settings of the auth service. `--help` lists them with their variables.
@@ -26,6 +26,10 @@ pub struct Config {
     /// data directory also keeps the generated JWT secret.
     #[command(flatten)]
     pub storage: StorageArgs,
+
+    /// How the server bounds connections and calls, and how long a stop may take.
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// HS256 signing secret, at least 32 bytes. Unset: a random one is generated
     /// and kept in `DATA_DIR/jwt-secret` (fine for development only).

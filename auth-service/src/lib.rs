@@ -26,6 +26,7 @@ use proto::auth::v1::{
 use service_runtime::{
     GrpcServer, StartError,
     database::{Database, Migrations},
+    limits::ContractStatus,
 };
 use tokio::net::TcpListener;
 use tonic::service::Routes;
@@ -38,6 +39,9 @@ static MIGRATIONS: Migrations = Migrations {
     sqlite: sqlx::migrate!("./migrations"),
     postgres: sqlx::migrate!("./migrations"),
 };
+
+/// Largest request message decoded; bigger ones are RESOURCE_EXHAUSTED.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// Runs the auth service on `listener` until `shutdown` resolves; calls in
 /// flight then finish before this returns.
@@ -69,12 +73,17 @@ pub async fn serve(
             auth_service_server::SERVICE_NAME,
             token_service_server::SERVICE_NAME,
         ],
+        &config.server,
     )
     // The task service asks TokenService about every token it has not seen
     // lately; its own log shows those calls with their caller.
     .quiet(&[token_service_server::SERVICE_NAME])
     .database(database);
-    let routes =
-        Routes::new(AuthServiceServer::new(api.clone())).add_service(TokenServiceServer::new(api));
+    // Decoding limits on the generated servers; the largest valid request
+    // (a sign-up with a 254-character email and a 128-character password)
+    // is under 2 KiB.
+    let auth = AuthServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let token = TokenServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let routes = Routes::new(ContractStatus::new(auth)).add_service(ContractStatus::new(token));
     server.serve(listener, routes, shutdown).await
 }

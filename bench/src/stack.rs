@@ -131,8 +131,17 @@ impl Stack {
                 auth_database.url.clone(),
                 "--jwt-secret".into(),
                 JWT_SECRET.into(),
-                // The benchmark logs in many times as the same users.
+                // The benchmark logs in many times as the same users, from one
+                // address, to measure capacity: the abuse limits would refuse it.
                 "--login-max-failures".into(),
+                u32::MAX.to_string(),
+                "--login-max-failures-per-address".into(),
+                u32::MAX.to_string(),
+                "--hash-max-concurrent-per-address".into(),
+                "100000".into(),
+                "--hash-max-queued".into(),
+                "100000".into(),
+                "--signup-max-per-address".into(),
                 u32::MAX.to_string(),
             ],
             dir,

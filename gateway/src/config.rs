@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
 use service_runtime::client_address::TrustedProxies;
+use service_runtime::config::ServerArgs;
 
 /// Settings of the gateway. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -28,6 +29,10 @@ pub struct Config {
 
     #[command(flatten)]
     pub front: FrontArgs,
+
+    /// How the server bounds connections and calls, and how long a stop may take.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// How the gateway faces browsers and clients; the one-process stack takes

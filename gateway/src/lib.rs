@@ -39,8 +39,13 @@ pub async fn serve(
         .port();
     let front = &config.front;
     // Reflection lists the public services only: TokenService is internal.
-    let server =
-        GrpcServer::new("gateway", proto::FILE_DESCRIPTOR_SET, &[AUTH, TASK]).accept_http1();
+    let server = GrpcServer::new(
+        "gateway",
+        proto::FILE_DESCRIPTOR_SET,
+        &[AUTH, TASK],
+        &config.server,
+    )
+    .accept_http1();
     let health_watch = health::watch_upstreams(
         server.health(),
         vec![(AUTH, auth.clone()), (TASK, task.clone())],

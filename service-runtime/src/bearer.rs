@@ -14,12 +14,19 @@ pub enum BearerError {
     Malformed,
 }
 
+/// Longest `authorization` value read: access tokens are a few hundred bytes.
+pub const MAX_HEADER_BYTES: usize = 4096;
+
 /// The token of `authorization: Bearer <token>` (the scheme in any case,
-/// surrounding spaces ignored).
+/// surrounding spaces ignored). A value longer than [`MAX_HEADER_BYTES`] is
+/// malformed, refused before it is looked at.
 pub fn token(headers: &HeaderMap) -> Result<&str, BearerError> {
     let value = headers
         .get(http::header::AUTHORIZATION)
         .ok_or(BearerError::Missing)?;
+    if value.len() > MAX_HEADER_BYTES {
+        return Err(BearerError::Malformed);
+    }
     value
         .to_str()
         .ok()
@@ -71,7 +78,8 @@ mod tests {
         assert_eq!(token(&headers("Bearer abc")), Ok("abc"));
         assert_eq!(token(&headers("bearer  abc ")), Ok("abc"));
         assert_eq!(token(&HeaderMap::new()), Err(BearerError::Missing));
-        for bad in ["abc", "Basic abc", "Bearer ", "Bearer"] {
+        let huge = format!("Bearer {}", "x".repeat(MAX_HEADER_BYTES));
+        for bad in ["abc", "Basic abc", "Bearer ", "Bearer", huge.as_str()] {
             assert_eq!(token(&headers(bad)), Err(BearerError::Malformed), "{bad:?}");
         }
     }

@@ -1,12 +1,38 @@
-//! Configuration shared by the services: where a service keeps its data (one
-//! set of flags, flattened into each service's `Config`), and building a
-//! `Config` from its defaults alone, untouched by the environment.
+//! Configuration shared by the services: how a server bounds its connections,
+//! calls and stop, and where a service keeps its data (each a set of flags,
+//! flattened into each service's `Config`), and building a `Config` from its
+//! defaults alone, untouched by the environment.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
 
 use crate::database;
+
+/// How a server protects itself and stops. Every process takes these.
+#[derive(Clone, Debug, Args)]
+pub struct ServerArgs {
+    /// How long a stop may take: in-flight calls get this long to finish
+    /// (open streams end at once with UNAVAILABLE), then connections are dropped.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// Calls handled at once; more are refused with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "MAX_CONCURRENT_CALLS", default_value_t = 1024)]
+    pub max_concurrent_calls: usize,
+
+    /// Open connections one client address may hold; more are closed at once.
+    #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 128)]
+    pub max_connections_per_address: usize,
+
+    /// How long a new connection may stay silent before it is closed.
+    #[arg(long, env = "FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub first_byte_timeout: Duration,
+
+    /// Streams (calls) open at once on one HTTP/2 connection.
+    #[arg(long, env = "MAX_STREAMS_PER_CONNECTION", default_value_t = 256)]
+    pub max_streams_per_connection: u32,
+}
 
 /// Where a service stores: PostgreSQL or SQLite by URL, or a SQLite file in the data directory.
 #[derive(Clone, Debug, Args)]

@@ -8,8 +8,11 @@
 pub mod bearer;
 pub mod client_address;
 pub mod config;
+pub mod connections;
 pub mod database;
 pub mod health;
+pub mod limits;
+pub mod load;
 pub mod process;
 pub mod reflection;
 pub mod rpc_trace;

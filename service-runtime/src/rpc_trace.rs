@@ -4,37 +4,51 @@
 //! puts it: the response headers for an early error, the trailers otherwise,
 //! and for grpc-web the trailer frame at the end of the body. Requests that
 //! are not gRPC (the web app's files) get no span and no line.
+//!
+//! The same watch over each call's body ends the calls still streaming when
+//! the server stops: between two messages, the stream gets the status
+//! UNAVAILABLE ("shutting down; reconnect"), so clients move elsewhere and the
+//! stop does not wait for them.
 
 use std::{
+    future::Future,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
 
-use bytes::Buf;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_core::future::BoxFuture;
 use http::{HeaderMap, Request, Response, header};
 use http_body::{Body, Frame};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field::Empty};
 
 /// Status logged for a call whose client went away before it finished.
 const CANCELLED: &str = "1";
+/// The status a stream still open at a stop ends with: UNAVAILABLE.
+const UNAVAILABLE: &str = "14";
+/// Its message, percent-encoded as `grpc-message` requires.
+const SHUTTING_DOWN: &str = "the%20server%20is%20shutting%20down%3B%20reconnect";
 
 /// The layer to put in front of a tonic server.
 #[derive(Clone, Debug)]
 pub struct RpcTraceLayer {
     quiet: Arc<[&'static str]>,
+    stopping: CancellationToken,
 }
 
 impl RpcTraceLayer {
-    /// Calls to the `quiet` services (and to health) are logged at debug level only.
-    pub fn new(quiet: Vec<&'static str>) -> Self {
+    /// Calls to the `quiet` services (and to health) are logged at debug
+    /// level only; streams still open when `stopping` is cancelled end with UNAVAILABLE.
+    pub fn new(quiet: Vec<&'static str>, stopping: CancellationToken) -> Self {
         let mut quiet = quiet;
         quiet.push("grpc.health.v1.Health");
         Self {
             quiet: quiet.into(),
+            stopping,
         }
     }
 }
@@ -46,6 +60,7 @@ impl<S> Layer<S> for RpcTraceLayer {
         RpcTrace {
             inner,
             quiet: self.quiet.clone(),
+            stopping: self.stopping.clone(),
         }
     }
 }
@@ -55,6 +70,7 @@ impl<S> Layer<S> for RpcTraceLayer {
 pub struct RpcTrace<S> {
     inner: S,
     quiet: Arc<[&'static str]>,
+    stopping: CancellationToken,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,7 +145,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RpcTrace<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
-    ResBody: Body + Unpin,
+    ResBody: Body<Data = Bytes> + Unpin,
 {
     type Response = Response<RpcBody<ResBody>>;
     type Error = S::Error;
@@ -145,6 +161,7 @@ where
             return Box::pin(async move { Ok(call.await?.map(RpcBody::untraced)) });
         };
         let span = make_span(&request, &self.quiet);
+        let stopping = self.stopping.clone();
         let start = Instant::now();
         let call = span.in_scope(|| self.inner.call(request));
         Box::pin(async move {
@@ -163,7 +180,9 @@ where
                         span,
                         protocol,
                         stream_start: Instant::now(),
+                        stopping: Box::pin(stopping.cancelled_owned()),
                     }),
+                    ended: false,
                 }),
             })
         })
@@ -176,6 +195,8 @@ struct Pending {
     span: Span,
     protocol: Protocol,
     stream_start: Instant,
+    /// Resolves when the server begins to stop.
+    stopping: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl Pending {
@@ -188,11 +209,14 @@ impl Pending {
     }
 }
 
-/// A response body that logs its call's end when the status goes by.
+/// A response body that logs its call's end when the status goes by, and
+/// ends it with UNAVAILABLE if the server stops first.
 #[derive(Debug)]
 pub struct RpcBody<B> {
     inner: B,
     pending: Option<Pending>,
+    /// The body was ended here, at a stop.
+    ended: bool,
 }
 
 impl<B> RpcBody<B> {
@@ -200,6 +224,31 @@ impl<B> RpcBody<B> {
         Self {
             inner,
             pending: None,
+            ended: false,
+        }
+    }
+}
+
+/// The last frame of a stream ended at a stop: trailers for gRPC, the
+/// trailer frame in the body for grpc-web.
+fn stop_frame(protocol: Protocol) -> Frame<Bytes> {
+    match protocol {
+        Protocol::Grpc => {
+            let mut trailers = HeaderMap::new();
+            trailers.insert("grpc-status", http::HeaderValue::from_static(UNAVAILABLE));
+            trailers.insert(
+                "grpc-message",
+                http::HeaderValue::from_static(SHUTTING_DOWN),
+            );
+            Frame::trailers(trailers)
+        }
+        Protocol::GrpcWeb => {
+            let text = format!("grpc-status:{UNAVAILABLE}\r\ngrpc-message:{SHUTTING_DOWN}\r\n");
+            let mut frame = BytesMut::with_capacity(5 + text.len());
+            frame.put_u8(0x80);
+            frame.put_u32(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            frame.put_slice(text.as_bytes());
+            Frame::data(frame.freeze())
         }
     }
 }
@@ -230,16 +279,31 @@ fn grpc_web_status(mut chunk: &[u8]) -> Option<String> {
 
 impl<B> Body for RpcBody<B>
 where
-    B: Body + Unpin,
+    B: Body<Data = Bytes> + Unpin,
 {
-    type Data = B::Data;
+    type Data = Bytes;
     type Error = B::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        // Nothing to send right now: if the server is stopping, this is a
+        // stream waiting between messages, and it ends here.
+        if polled.is_pending()
+            && let Some(pending) = &mut self.pending
+            && pending.stopping.as_mut().poll(cx).is_ready()
+            && let Some(pending) = self.pending.take()
+        {
+            let protocol = pending.protocol;
+            pending.finish(UNAVAILABLE);
+            self.ended = true;
+            return Poll::Ready(Some(Ok(stop_frame(protocol))));
+        }
         let status = match &polled {
             Poll::Ready(Some(Ok(frame))) => match (frame.trailers_ref(), frame.data_ref()) {
                 (Some(trailers), _) => Some(grpc_status(trailers).unwrap_or("unknown").to_owned()),
@@ -266,7 +330,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {

@@ -1,23 +1,41 @@
 //! The gRPC server every process runs, built one way: per-RPC logging with
-//! request ids, health, reflection of the services it chooses, a listener
-//! with Nagle's algorithm off, and a graceful stop. A service adds its own
+//! request ids, health, reflection of the services it chooses, bounded
+//! connections (per address, silent ones closed, HTTP/2 keepalive) and calls
+//! (load shedding), and a stop that always stops. A service adds its own
 //! routes; with a database, health follows the database and the pool is
 //! closed after the last call.
+//!
+//! The stop, in order: health says NOT_SERVING for everything; open streams
+//! end with UNAVAILABLE ("shutting down; reconnect"); no new connections are
+//! taken; in-flight calls finish; and after `SHUTDOWN_GRACE`, whatever is
+//! still open is dropped.
 
-use std::future::Future;
+use std::{future::Future, time::Duration};
 
 use tokio::net::TcpListener;
-use tonic::{
-    service::Routes,
-    transport::{Server, server::TcpIncoming},
-};
+use tokio_util::sync::CancellationToken;
+use tonic::{service::Routes, transport::Server};
 use tonic_health::{
+    ServingStatus,
     pb::health_server::HealthServer,
     server::{HealthReporter, HealthService},
 };
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::{database::Database, health, reflection, rpc_trace, start::StartError};
+use crate::{
+    config::ServerArgs,
+    connections::{self, Bounds},
+    database::Database,
+    health,
+    load::LoadLimitLayer,
+    reflection, rpc_trace,
+    start::StartError,
+};
+
+/// How often an idle HTTP/2 connection is pinged, and how long the answer may take:
+/// a peer that vanished without closing is noticed within about a minute.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(45);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A server being configured; `serve` runs it.
 #[derive(Debug)]
@@ -29,13 +47,19 @@ pub struct GrpcServer {
     quiet: Vec<&'static str>,
     database: Option<Database>,
     http1: bool,
+    args: ServerArgs,
 }
 
 impl GrpcServer {
     /// A server for `name` (as logged) whose reflection lists `public`, the
     /// services of `descriptors` it serves to outside callers, plus health and
-    /// reflection themselves.
-    pub fn new(name: &'static str, descriptors: &'static [u8], public: &[&'static str]) -> Self {
+    /// reflection themselves; bounded and stopped as `args` say.
+    pub fn new(
+        name: &'static str,
+        descriptors: &'static [u8],
+        public: &[&'static str],
+        args: &ServerArgs,
+    ) -> Self {
         Self {
             name,
             reporter: HealthReporter::new(),
@@ -44,6 +68,7 @@ impl GrpcServer {
             quiet: Vec::new(),
             database: None,
             http1: false,
+            args: args.clone(),
         }
     }
 
@@ -76,7 +101,8 @@ impl GrpcServer {
         self.reporter.clone()
     }
 
-    /// Serves `routes` on `listener` until `shutdown` resolves; calls in flight finish first.
+    /// Serves `routes` on `listener` until `shutdown` resolves, then stops as
+    /// the module says, within the grace period.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -97,19 +123,59 @@ impl GrpcServer {
         let health_watch = self.database.clone().map(|database| {
             health::watch_database(self.reporter.clone(), self.public.clone(), database)
         });
+
+        let health_abort = health_watch
+            .as_ref()
+            .map(tokio::task::JoinHandle::abort_handle);
+        let stopping = CancellationToken::new();
+        let begin_stop = {
+            let stopping = stopping.clone();
+            let reporter = self.reporter.clone();
+            let names = self.public.clone();
+            let name = self.name;
+            async move {
+                shutdown.await;
+                tracing::info!("{name} stopping: NOT_SERVING, ending streams, finishing calls");
+                if let Some(watch) = &health_abort {
+                    watch.abort();
+                }
+                for service in names.into_iter().chain([""]) {
+                    reporter
+                        .set_service_status(service, ServingStatus::NotServing)
+                        .await;
+                }
+                stopping.cancel();
+            }
+        };
+        let bounds = Bounds {
+            per_address: self.args.max_connections_per_address,
+            first_byte: self.args.first_byte_timeout,
+        };
         tracing::info!(%addr, "{} listening", self.name);
         let served = Server::builder()
             .accept_http1(self.http1)
+            .max_concurrent_streams(self.args.max_streams_per_connection)
+            .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(rpc_trace::RpcTraceLayer::new(self.quiet))
+            .layer(rpc_trace::RpcTraceLayer::new(self.quiet, stopping.clone()))
+            .layer(LoadLimitLayer::new(self.args.max_concurrent_calls))
             .add_routes(routes)
-            // gRPC writes small frames and waits for answers, which Nagle would delay.
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                shutdown,
-            )
-            .await;
+            .serve_with_incoming_shutdown(connections::incoming(listener, bounds), begin_stop);
+        // The grace period runs from the start of the stop; what is still open then is dropped.
+        let grace = self.args.shutdown_grace;
+        let deadline = async {
+            stopping.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        let outcome = tokio::select! {
+            served = served => served.map_err(StartError::from),
+            () = deadline => {
+                tracing::warn!(?grace, "{} stop took longer than its grace period; dropping what is still open", self.name);
+                Ok(())
+            }
+        };
         if let Some(watch) = health_watch {
             watch.abort();
         }
@@ -117,6 +183,6 @@ impl GrpcServer {
             database.pool.close().await;
         }
         tracing::info!("{} stopped", self.name);
-        Ok(served?)
+        outcome
     }
 }

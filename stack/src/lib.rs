@@ -7,7 +7,11 @@
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
 use clap::Parser;
-use service_runtime::{StartError, config::from_env, process::bind};
+use service_runtime::{
+    StartError,
+    config::{ServerArgs, from_env},
+    process::bind,
+};
 use tokio::{net::TcpListener, sync::watch};
 
 /// Settings of the stack. Each service also reads its own variables
@@ -39,6 +43,10 @@ pub struct Config {
 
     #[command(flatten)]
     pub front: gateway::FrontArgs,
+
+    /// How each server bounds connections and calls, and how long a stop may take.
+    #[command(flatten)]
+    pub server: ServerArgs,
 }
 
 /// Runs the stack with the gateway on `listener` (the services bind their own
@@ -70,14 +78,25 @@ pub async fn run(
     task_config.storage.data_dir = config.data_dir.clone();
     task_config.storage.database_url = None;
     task_config.auth_url = auth_url.clone();
+    auth_config.server = config.server.clone();
+    // The gateway reaches the auth service over loopback: trust its
+    // x-forwarded-for, so throttles count each browser's own address, and
+    // nothing else (the gateway's own TRUSTED_PROXIES is about what is in front of it).
+    auth_config.trusted_proxies = "127.0.0.1/32,::1/128"
+        .parse()
+        .map_err(|error| StartError::other("cannot trust the in-process gateway", error))?;
+    task_config.server = config.server.clone();
     let gateway_config = gateway::Config {
         addr: gateway_addr,
         auth_upstreams: vec![auth_url.clone()],
         task_upstreams: vec![task_url.clone()],
         front: config.front,
+        server: config.server,
     };
 
-    // Dropping the sender tells both services to stop.
+    // One stop for all three at once, so each ends its streams and finishes
+    // its calls within its own grace period, in parallel: a stop requested
+    // from outside, or dropping the sender when a part fails.
     let (stop, stopped) = watch::channel(());
     let until_stopped = |mut stopped: watch::Receiver<()>| async move {
         let _ = stopped.changed().await;
@@ -90,6 +109,11 @@ pub async fn run(
     let mut tasks = tokio::spawn(task_service::serve(
         task_config,
         task_listener,
+        until_stopped(stopped.clone()),
+    ));
+    let mut gateway = tokio::spawn(gateway::serve(
+        gateway_config,
+        listener,
         until_stopped(stopped),
     ));
 
@@ -99,24 +123,30 @@ pub async fn run(
     println!("  task-service     {task_url}");
     println!("Ctrl-C stops everything.");
 
-    let gateway = gateway::serve(gateway_config, listener, shutdown);
-    let outcome = tokio::select! {
-        result = gateway => result,
-        result = &mut auth => Err(ended("auth service", result)),
-        result = &mut tasks => Err(ended("task service", result)),
+    // Run until asked to stop, or until a part ends by itself (a failure).
+    let failed = tokio::select! {
+        () = shutdown => None,
+        result = &mut gateway => Some(ended("gateway", result)),
+        result = &mut auth => Some(ended("auth service", result)),
+        result = &mut tasks => Some(ended("task service", result)),
     };
     drop(stop);
-    // Both finish their in-flight calls before we return.
-    if !auth.is_finished() {
-        let _ = auth.await;
-    }
-    if !tasks.is_finished() {
-        let _ = tasks.await;
+    // The others finish their stop (each within its grace period) before we return.
+    let mut outcome = failed.map_or(Ok(()), Err);
+    for part in [gateway, auth, tasks] {
+        if part.is_finished() && outcome.is_err() {
+            continue;
+        }
+        if let Ok(Err(error)) = part.await
+            && outcome.is_ok()
+        {
+            outcome = Err(error);
+        }
     }
     outcome
 }
 
-/// What it means that a service's task ended while the gateway still ran.
+/// What it means that a part of the stack ended without being asked to stop.
 fn ended(name: &str, result: Result<Result<(), StartError>, tokio::task::JoinError>) -> StartError {
     match result {
         Ok(Err(error)) => StartError::other(format!("the {name} failed"), error),

@@ -13,7 +13,6 @@ use std::{net::IpAddr, sync::Weak, time::Duration};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::SecretString;
-use service_runtime::client_address::TrustedProxies;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -72,7 +71,6 @@ pub struct Accounts {
     refresh_ttl: i64,
     limits: Limits,
     slots: AddressSlots,
-    trusted_proxies: TrustedProxies,
 }
 
 fn seconds(duration: Duration) -> i64 {
@@ -111,13 +109,7 @@ impl Accounts {
                 longest_window: login_from.window.max(sign_up.window),
             },
             slots: AddressSlots::new(config.hash_max_concurrent_per_address),
-            trusted_proxies: config.trusted_proxies.clone(),
         }
-    }
-
-    /// The proxies whose `x-forwarded-for` names the client.
-    pub fn trusted_proxies(&self) -> &TrustedProxies {
-        &self.trusted_proxies
     }
 
     /// A password-check slot for `client`, or a refusal at once.

@@ -5,10 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
 use secrecy::SecretString;
-use service_runtime::{
-    client_address::TrustedProxies,
-    config::{ServerArgs, StorageArgs},
-};
+use service_runtime::config::{ServerArgs, StorageArgs};
 
 /// Settings of the auth service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -56,12 +53,6 @@ pub struct Config {
     /// The `aud` claim written into and required of access tokens.
     #[arg(long, env = "JWT_AUDIENCE", default_value = "todo")]
     pub jwt_audience: String,
-
-    /// Proxies whose `x-forwarded-for` names the client (comma-separated
-    /// CIDRs; the gateway's addresses). From anyone else the TCP peer is the
-    /// client, whatever the header says.
-    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: TrustedProxies,
 
     /// Failed logins for one email from one address after which that address
     /// may not try that email again until the window ends. Also the limit of

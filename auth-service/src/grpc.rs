@@ -12,6 +12,7 @@ use proto::auth::v1::{
 };
 use proto::prost_types::Timestamp;
 use secrecy::SecretString;
+use service_runtime::client_address::ClientAddress;
 use tonic::{Request, Response, Status, metadata::MetadataMap};
 
 use crate::{
@@ -51,10 +52,8 @@ impl AuthApi {
     }
 
     /// The client's address, as throttles count it (see `TRUSTED_PROXIES`).
-    fn client<T>(&self, request: &Request<T>) -> IpAddr {
-        self.accounts
-            .trusted_proxies()
-            .client_of(request.remote_addr(), request.metadata().as_ref())
+    fn client<T>(request: &Request<T>) -> IpAddr {
+        ClientAddress::of(request.extensions())
     }
 
     /// The caller of a bearer-protected RPC, from `authorization: Bearer <token>`.
@@ -105,7 +104,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<SignUpRequest>,
     ) -> Result<Response<SignUpResponse>, Status> {
-        let client = self.client(&request);
+        let client = Self::client(&request);
         let SignUpRequest { email, password } = request.into_inner();
         let email = Email::parse(&email)?;
         let password = Password::parse(password, &email, "password")?;
@@ -119,7 +118,7 @@ impl AuthService for AuthApi {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        let client = self.client(&request);
+        let client = Self::client(&request);
         let LoginRequest { email, password } = request.into_inner();
         // A malformed email is refused before anything is counted or stored.
         let email = Email::parse(&email)?;
@@ -177,7 +176,7 @@ impl AuthService for AuthApi {
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
         let bearer = self.bearer(request.metadata()).await?;
-        let client = self.client(&request);
+        let client = Self::client(&request);
         let ChangePasswordRequest {
             current_password,
             new_password,

@@ -197,17 +197,12 @@ fn stored_secret(data_dir: &Path) -> Result<Vec<u8>, StartError> {
             Ok(secret)
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(data_dir)
+            service_runtime::private_files::create_dir(data_dir)
                 .map_err(|error| io_error("create the directory of", error))?;
             let mut random = [0_u8; 32];
             rand::rng().fill_bytes(&mut random);
             let secret = hex::encode(random);
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(&path)
+            let mut file = service_runtime::private_files::create_file(&path)
                 .map_err(|error| io_error("create", error))?;
             file.write_all(secret.as_bytes())
                 .map_err(|error| io_error("write", error))?;

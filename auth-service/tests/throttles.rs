@@ -222,7 +222,7 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_is_ignored() {
 #[tokio::test]
 async fn a_trusted_proxy_names_the_client() {
     let auth = TestAuth::start_with(|config| {
-        config.trusted_proxies = "127.0.0.14/32".parse().unwrap();
+        config.server.trusted_proxies = "127.0.0.14/32".parse().unwrap();
         config.login_max_failures = 2;
     })
     .await;

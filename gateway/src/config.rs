@@ -4,7 +4,6 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
-use service_runtime::client_address::TrustedProxies;
 use service_runtime::config::ServerArgs;
 
 /// Settings of the gateway. `--help` lists them with their variables.
@@ -52,11 +51,15 @@ pub struct FrontArgs {
     #[arg(long, env = "CALL_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub call_timeout: Duration,
 
-    /// Proxies in front of the gateway whose `x-forwarded-for` is kept
-    /// (comma-separated CIDRs, e.g. `10.0.0.0/8`): their requests get the peer
-    /// appended. From anyone else the header, and `x-request-id`, are replaced.
-    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
-    pub trusted_proxies: TrustedProxies,
+    /// HTTP/2 connections to each upstream replica for unary calls, used in turn.
+    #[arg(long, env = "UPSTREAM_CONNECTIONS", default_value_t = 4)]
+    pub upstream_connections: usize,
+
+    /// HTTP/2 connections to each task service replica for WatchTasks
+    /// streams, apart from unary calls; each carries up to the service's
+    /// MAX_STREAMS_PER_CONNECTION (256) streams.
+    #[arg(long, env = "UPSTREAM_STREAM_CONNECTIONS", default_value_t = 8)]
+    pub upstream_stream_connections: usize,
 
     /// Largest request body accepted, in bytes: the services' 64 KiB
     /// message limit plus room for gRPC framing (grpc-web-text bodies are

@@ -31,13 +31,21 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     const AUTH: &str = auth_service_server::SERVICE_NAME;
     const TASK: &str = task_service_server::SERVICE_NAME;
-    let auth = proxy::channel("AUTH_UPSTREAMS", &config.auth_upstreams)?;
-    let task = proxy::channel("TASK_UPSTREAMS", &config.task_upstreams)?;
+    let front = &config.front;
+    let pool = |variable, urls| {
+        proxy::Pool::new(
+            variable,
+            urls,
+            front.upstream_connections,
+            front.upstream_stream_connections,
+        )
+    };
+    let auth = pool("AUTH_UPSTREAMS", &config.auth_upstreams)?;
+    let task = pool("TASK_UPSTREAMS", &config.task_upstreams)?;
     let port = listener
         .local_addr()
         .map_err(|error| StartError::other("the listener has no address", error))?
         .port();
-    let front = &config.front;
     // Reflection lists the public services only: TokenService is internal.
     let server = GrpcServer::new(
         "gateway",
@@ -48,17 +56,17 @@ pub async fn serve(
     .accept_http1();
     let health_watch = health::watch_upstreams(
         server.health(),
-        vec![(AUTH, auth.clone()), (TASK, task.clone())],
+        vec![(AUTH, auth.channel()), (TASK, task.channel())],
     );
     // grpc-web is translated to gRPC on the forwarded routes only: tonic-web
     // answers other HTTP/1.1 requests with 400, and those are the web app's.
-    let forward = |channel, name| {
+    let forward = |pool, name| {
         GrpcWebLayer::new().layer(proxy::Upstream::new(
-            channel,
+            pool,
             name,
             front.call_timeout,
             front.max_request_bytes,
-            front.trusted_proxies.clone(),
+            config.server.trusted_proxies.clone(),
         ))
     };
     let router = axum::Router::new()

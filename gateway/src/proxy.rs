@@ -1,12 +1,18 @@
 //! Forwarding of gRPC calls to an upstream service, without decoding the
 //! messages: request and response bodies stream through as they are, so
 //! server streaming (WatchTasks) passes and the gateway stays cheap.
+//!
+//! One client must not be able to stall everyone else's calls through the
+//! HTTP/2 connections the gateway shares among them (`Pool`): streams and
+//! unary calls travel on separate connections, several of each, and every
+//! connection's flow-control window holds every stream it can carry, so
+//! streams whose readers never read cannot starve the rest of it.
 
 use std::{
     convert::Infallible,
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     task::{Context, Poll},
     time::Duration,
@@ -15,7 +21,11 @@ use std::{
 use futures::future::BoxFuture;
 use http::{HeaderName, Request, Response, header};
 use service_runtime::{StartError, client_address::TrustedProxies};
-use tonic::{Status, body::Body, transport::Channel};
+use tonic::{
+    Status,
+    body::Body,
+    transport::{Channel, Endpoint},
+};
 use tower::{Service, ServiceExt};
 
 /// Headers that belong to one hop; HTTP/2 upstreams refuse most of them.
@@ -31,20 +41,11 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 ];
 
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Gives the request a fresh `x-request-id` of our own making.
-fn replace_request_id(headers: &mut http::HeaderMap) {
-    use tower_http::request_id::{MakeRequestId, MakeRequestUuid};
-    if let Some(id) = MakeRequestUuid.make_request_id(&Request::new(())) {
-        headers.insert(REQUEST_ID, id.into_header_value());
-    }
-}
-
-/// One upstream service (possibly several replicas behind one balanced channel).
+/// One upstream service (possibly several replicas behind each channel of its pool).
 #[derive(Clone, Debug)]
 pub(crate) struct Upstream {
-    channel: Channel,
+    pool: Pool,
     name: &'static str,
     call_timeout: Duration,
     max_request_bytes: usize,
@@ -53,14 +54,14 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     pub fn new(
-        channel: Channel,
+        pool: Pool,
         name: &'static str,
         call_timeout: Duration,
         max_request_bytes: usize,
         trusted_proxies: TrustedProxies,
     ) -> Self {
         Self {
-            channel,
+            pool,
             name,
             call_timeout,
             max_request_bytes,
@@ -115,21 +116,18 @@ impl Upstream {
             parts.headers.remove(name);
         }
         // What a client claims about itself is not passed on: only a trusted
-        // proxy's `x-forwarded-for` and `x-request-id` survive, so the
-        // services' throttles and logs see the real address.
+        // proxy's `x-forwarded-for` survives, so the services' throttles and
+        // logs see the real address. (The server replaced an untrusted
+        // `x-request-id` before the call got here.)
         match client {
             Some(client) => {
                 let forwarded = self
                     .trusted_proxies
                     .forwarded_for(client.ip(), &parts.headers);
                 parts.headers.insert(FORWARDED_FOR, forwarded);
-                if !self.trusted_proxies.contains(client.ip()) {
-                    replace_request_id(&mut parts.headers);
-                }
             }
             None => {
                 parts.headers.remove(FORWARDED_FOR);
-                replace_request_id(&mut parts.headers);
             }
         }
         // Bodies are cut off at the limit as they stream.
@@ -139,7 +137,7 @@ impl Upstream {
             exceeded: Arc::clone(&exceeded),
         };
         let request = Request::from_parts(parts, Body::new(body));
-        let call = self.channel.clone().oneshot(request);
+        let call = self.pool.pick(streaming).oneshot(request);
         let response = if streaming {
             call.await
         } else {
@@ -206,19 +204,81 @@ where
     }
 }
 
-/// A balanced, lazily connecting channel over `urls`, the replicas named by
-/// the setting `variable`.
-pub fn channel(variable: &str, urls: &[String]) -> Result<Channel, StartError> {
+/// Flow-control window of each stream to an upstream: HTTP/2's own default.
+const STREAM_WINDOW: u32 = 64 * 1024;
+/// Flow-control window of each connection to an upstream: room for as many
+/// full stream windows as the services' default `MAX_STREAMS_PER_CONNECTION`
+/// (256), so streams that stop being read can never use the connection's up.
+const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
+
+/// HTTP/2 connections to one upstream service: `unary` for unary calls and
+/// `streams` for server streams, each a balanced channel over all replicas,
+/// taken in turn.
+#[derive(Clone, Debug)]
+pub(crate) struct Pool {
+    unary: Arc<[Channel]>,
+    streams: Arc<[Channel]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Pool {
+    /// A pool over `urls`, the replicas named by the setting `variable`, that
+    /// connects lazily: `connections` for unary calls and `stream_connections`
+    /// for streams, to each replica.
+    pub fn new(
+        variable: &str,
+        urls: &[String],
+        connections: usize,
+        stream_connections: usize,
+    ) -> Result<Self, StartError> {
+        let endpoints = endpoints(variable, urls)?;
+        let channels = |count: usize| {
+            (0..count.max(1))
+                .map(|_| Channel::balance_list(endpoints.iter().cloned()))
+                .collect::<Arc<[Channel]>>()
+        };
+        Ok(Self {
+            unary: channels(connections),
+            streams: channels(stream_connections),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// The channel for the next call.
+    fn pick(&self, streaming: bool) -> Channel {
+        let channels = if streaming {
+            &self.streams
+        } else {
+            &self.unary
+        };
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        channels[turn % channels.len()].clone()
+    }
+
+    /// A channel for the gateway's own calls (health checks).
+    pub fn channel(&self) -> Channel {
+        self.pick(false)
+    }
+}
+
+/// The endpoints of `urls`, the replicas named by the setting `variable`.
+fn endpoints(variable: &str, urls: &[String]) -> Result<Vec<Endpoint>, StartError> {
     let endpoints = urls
         .iter()
         .map(|url| url.trim())
         .filter(|url| !url.is_empty())
         .map(|url| {
-            tonic::transport::Endpoint::from_shared(url.to_owned())
+            Endpoint::from_shared(url.to_owned())
                 .map(|endpoint| {
                     endpoint
                         .connect_timeout(Duration::from_secs(2))
                         .tcp_nodelay(true)
+                        .initial_stream_window_size(STREAM_WINDOW)
+                        .initial_connection_window_size(CONNECTION_WINDOW)
+                        // A replica that vanished without closing is noticed, streams or not.
+                        .http2_keep_alive_interval(Duration::from_secs(30))
+                        .keep_alive_timeout(Duration::from_secs(10))
+                        .keep_alive_while_idle(true)
                 })
                 .map_err(|error| {
                     StartError::Config(format!("{variable}: {url:?} is not a valid URL: {error}"))
@@ -232,5 +292,28 @@ pub fn channel(variable: &str, urls: &[String]) -> Result<Channel, StartError> {
              process, run `cargo run --release` (the todo-stack binary) instead"
         )));
     }
-    Ok(Channel::balance_list(endpoints.into_iter()))
+    Ok(endpoints)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn streams_and_unary_calls_have_connections_of_their_own() {
+        let urls = ["http://127.0.0.1:1".to_owned()];
+        let pool = Pool::new("TEST", &urls, 3, 2).unwrap();
+        assert_eq!((pool.unary.len(), pool.streams.len()), (3, 2));
+        let none = Pool::new("TEST", &urls, 0, 0).unwrap();
+        assert_eq!(
+            (none.unary.len(), none.streams.len()),
+            (1, 1),
+            "at least one of each"
+        );
+        let error = Pool::new("TASK_UPSTREAMS", &[" ".to_owned()], 1, 1).unwrap_err();
+        assert!(
+            error.to_string().contains("TASK_UPSTREAMS is not set"),
+            "{error}"
+        );
+    }
 }

@@ -84,6 +84,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_header_value_is_a_token_or_refused(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            // Whatever bytes a client sends (as far as HTTP lets it), reading never panics,
+            // and a token read is a non-empty, trimmed part of what was sent.
+            if let Ok(value) = http::HeaderValue::from_bytes(&raw) {
+                let mut headers = HeaderMap::new();
+                headers.insert(http::header::AUTHORIZATION, value);
+                if let Ok(token) = token(&headers) {
+                    proptest::prop_assert!(!token.is_empty() && token == token.trim());
+                    proptest::prop_assert!(raw.windows(token.len()).any(|w| w == token.as_bytes()));
+                }
+            }
+        }
+
+        #[test]
+        fn a_bearer_header_gives_back_its_token(
+            scheme in "(?i)bearer",
+            token_text in "[A-Za-z0-9._~+/=-]{1,200}",
+        ) {
+            let headers = headers(&format!("{scheme} {token_text}"));
+            proptest::prop_assert_eq!(token(&headers), Ok(token_text.as_str()));
+        }
+    }
+
     #[test]
     fn the_interceptor_never_shows_its_token() {
         let interceptor = BearerInterceptor::new("secret-token");

@@ -3,16 +3,109 @@
 //! believed only when the direct peer is a proxy we trust (`TRUSTED_PROXIES`);
 //! otherwise the TCP peer address is the client. The gateway uses the same
 //! rules to write the header it forwards.
+//!
+//! Every server resolves the address once, in `ClientAddressLayer`, before
+//! anything logs or counts: the result travels with the request as a
+//! `ClientAddress` extension, and an `x-request-id` from an untrusted peer is
+//! dropped there, so the server makes its own.
 
 use std::{
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     str::FromStr,
+    task::{Context, Poll},
 };
 
-use http::{HeaderMap, HeaderValue};
+use http::{Extensions, HeaderMap, HeaderValue, Request};
+use tonic::transport::server::TcpConnectInfo;
+use tower::{Layer, Service};
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
+const REQUEST_ID: &str = "x-request-id";
+
+/// The resolved address of a request's client, as a request extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub IpAddr);
+
+impl ClientAddress {
+    /// The client of a request that passed through `ClientAddressLayer`. One
+    /// that did not (no TCP connection behind it) counts as `0.0.0.0`, so all
+    /// such requests share one budget rather than escaping the limits.
+    pub fn of(extensions: &Extensions) -> IpAddr {
+        extensions.get::<Self>().map_or_else(
+            || {
+                tracing::warn!("a request without a client address; counted as 0.0.0.0");
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            },
+            |client| client.0,
+        )
+    }
+}
+
+impl fmt::Display for ClientAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Resolves each request's `ClientAddress` and drops an `x-request-id` that
+/// an untrusted peer sent.
+#[derive(Clone, Debug)]
+pub struct ClientAddressLayer {
+    trusted: TrustedProxies,
+}
+
+impl ClientAddressLayer {
+    pub fn new(trusted: TrustedProxies) -> Self {
+        Self { trusted }
+    }
+}
+
+impl<S> Layer<S> for ClientAddressLayer {
+    type Service = ResolveClient<S>;
+
+    fn layer(&self, inner: S) -> ResolveClient<S> {
+        ResolveClient {
+            inner,
+            trusted: self.trusted.clone(),
+        }
+    }
+}
+
+/// The service `ClientAddressLayer` makes.
+#[derive(Clone, Debug)]
+pub struct ResolveClient<S> {
+    inner: S,
+    trusted: TrustedProxies,
+}
+
+impl<S, B> Service<Request<B>> for ResolveClient<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> S::Future {
+        let peer = request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .and_then(TcpConnectInfo::remote_addr);
+        let client = peer.map(|peer| self.trusted.client(peer.ip(), request.headers()));
+        if !peer.is_some_and(|peer| self.trusted.contains(peer.ip())) {
+            request.headers_mut().remove(REQUEST_ID);
+        }
+        if let Some(client) = client {
+            request.extensions_mut().insert(ClientAddress(client));
+        }
+        self.inner.call(request)
+    }
+}
 
 /// An IP network such as `10.0.0.0/8`, `127.0.0.1/32` or `fd00::/8`; a bare
 /// address is a network of one.
@@ -98,19 +191,6 @@ impl TrustedProxies {
             return peer;
         }
         last_forwarded(headers).unwrap_or(peer)
-    }
-
-    /// The client of a request whose peer may be unknown (no TCP connection
-    /// information): such a request counts as coming from `0.0.0.0`, so all of
-    /// them share one budget rather than escaping the limits.
-    pub fn client_of(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> IpAddr {
-        match peer {
-            Some(peer) => self.client(peer.ip(), headers),
-            None => {
-                tracing::warn!("a request without a peer address; counted as 0.0.0.0");
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            }
-        }
     }
 
     /// The `x-forwarded-for` a proxy passes on for a request from `peer`:

@@ -7,7 +7,7 @@ use std::{path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
 
-use crate::database;
+use crate::{client_address::TrustedProxies, database, private_files};
 
 /// How a server protects itself and stops. Every process takes these.
 #[derive(Clone, Debug, Args)]
@@ -32,6 +32,13 @@ pub struct ServerArgs {
     /// Streams (calls) open at once on one HTTP/2 connection.
     #[arg(long, env = "MAX_STREAMS_PER_CONNECTION", default_value_t = 256)]
     pub max_streams_per_connection: u32,
+
+    /// Proxies whose `x-forwarded-for` names the client and whose
+    /// `x-request-id` is kept (comma-separated CIDRs, e.g. `10.0.0.0/8`: the
+    /// gateway's addresses for a service, a load balancer's for the gateway).
+    /// From anyone else the TCP peer is the client and the request id is new.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// Where a service stores: PostgreSQL or SQLite by URL, or a SQLite file in the data directory.
@@ -48,19 +55,25 @@ pub struct StorageArgs {
 
 impl StorageArgs {
     /// The URL to connect to: `DATABASE_URL`, or `sqlite_file` in the data
-    /// directory (which is then created).
+    /// directory. The directory (0700) and the file (0600) are created
+    /// private before SQLite opens it; its journal files take the file's mode.
     pub fn url(&self, sqlite_file: &str) -> Result<String, database::Error> {
         if let Some(url) = self.database_url.as_deref().filter(|url| !url.is_empty()) {
             return Ok(url.to_owned());
         }
-        std::fs::create_dir_all(&self.data_dir).map_err(|source| database::Error::DataDir {
+        let data_error = |source| database::Error::DataDir {
             path: self.data_dir.display().to_string(),
             source,
-        })?;
-        Ok(format!(
-            "sqlite://{}?mode=rwc",
-            self.data_dir.join(sqlite_file).display()
-        ))
+        };
+        private_files::create_dir(&self.data_dir).map_err(data_error)?;
+        let file = self.data_dir.join(sqlite_file);
+        match private_files::create_file(&file) {
+            Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(data_error(error));
+            }
+            _ => {}
+        }
+        Ok(format!("sqlite://{}?mode=rwc", file.display()))
     }
 }
 
@@ -108,5 +121,25 @@ mod tests {
             database_url: Some("postgres://db/x".into()),
         };
         assert_eq!(storage.url("x.sqlite3").unwrap(), "postgres://db/x");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_sqlite_file_and_its_directory_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let root = std::env::temp_dir().join(format!("storage-url-{}", std::process::id()));
+        let storage = StorageArgs {
+            data_dir: root.join("data"),
+            database_url: None,
+        };
+        let url = storage.url("x.sqlite3").unwrap();
+        assert!(url.ends_with("data/x.sqlite3?mode=rwc"), "{url}");
+        assert_eq!(mode(&root.join("data")), 0o700);
+        assert_eq!(mode(&root.join("data/x.sqlite3")), 0o600);
+        // A second start finds both and keeps them.
+        assert_eq!(storage.url("x.sqlite3").unwrap(), url);
+        std::fs::remove_dir_all(root).unwrap();
     }
 }

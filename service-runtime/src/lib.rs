@@ -13,6 +13,7 @@ pub mod database;
 pub mod health;
 pub mod limits;
 pub mod load;
+pub mod private_files;
 pub mod process;
 pub mod reflection;
 pub mod rpc_trace;

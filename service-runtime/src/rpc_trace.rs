@@ -1,5 +1,5 @@
 //! One tracing span and one log line per RPC: the method, the caller's request
-//! id and address (as the gateway forwards them), the user once a service
+//! id and address (resolved by `client_address`), the user once a service
 //! knows it, the gRPC status and the latency. The status is read where gRPC
 //! puts it: the response headers for an early error, the trailers otherwise,
 //! and for grpc-web the trailer frame at the end of the body. Requests that
@@ -25,6 +25,8 @@ use http_body::{Body, Frame};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field::Empty};
+
+use crate::client_address::ClientAddress;
 
 /// Status logged for a call whose client went away before it finished.
 const CANCELLED: &str = "1";
@@ -112,11 +114,16 @@ fn make_span<B>(request: &Request<B>, quiet: &[&str]) -> Span {
             .unwrap_or("")
             .to_owned()
     };
+    let client = request
+        .extensions()
+        .get::<ClientAddress>()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     tracing::info_span!(
         "rpc",
         method = %path,
         request_id = %header("x-request-id"),
-        client = %header("x-forwarded-for"),
+        client = %client,
         user_id = Empty,
         latency_ms = Empty,
     )
@@ -373,5 +380,34 @@ mod tests {
         assert_eq!(grpc_web_status(&chunk).as_deref(), Some("16"));
         assert_eq!(grpc_web_status(&message), None);
         assert_eq!(grpc_web_status(&chunk[..9]), None);
+    }
+
+    fn framed(flag: u8, payload: &[u8]) -> Vec<u8> {
+        let mut frame = vec![flag];
+        frame.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_be_bytes());
+        frame.extend_from_slice(payload);
+        frame
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_without_panicking(chunk in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = grpc_web_status(&chunk);
+        }
+
+        #[test]
+        fn the_trailer_after_any_messages_gives_its_status(
+            messages in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..64), 0..5),
+            status in 0u32..17,
+            message in "[ -~&&[^:\r\n]]{0,40}",
+        ) {
+            let mut chunk: Vec<u8> = messages.iter().flat_map(|m| framed(0, m)).collect();
+            let trailer = format!("grpc-message:{message}\r\ngrpc-status:{status}\r\n");
+            chunk.extend(framed(0x80, trailer.as_bytes()));
+            proptest::prop_assert_eq!(grpc_web_status(&chunk), Some(status.to_string()));
+            // Cut anywhere inside the trailer frame, no status is made up.
+            let cut = chunk.len() - 1;
+            proptest::prop_assert_eq!(grpc_web_status(&chunk[..cut]), None);
+        }
     }
 }

@@ -23,6 +23,7 @@ use tonic_health::{
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::{
+    client_address::ClientAddressLayer,
     config::ServerArgs,
     connections::{self, Bounds},
     database::Database,
@@ -157,6 +158,7 @@ impl GrpcServer {
             .max_concurrent_streams(self.args.max_streams_per_connection)
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
             .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .layer(ClientAddressLayer::new(self.args.trusted_proxies.clone()))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(rpc_trace::RpcTraceLayer::new(self.quiet, stopping.clone()))

@@ -1,9 +1,12 @@
 //! The server's defences and its stop, attacked over real sockets: idle
 //! connections from one address neither lock others out nor hold up a stop,
-//! a silent connection is closed, and a stop ends within its grace period.
+//! a silent connection is closed, a stop ends within its grace period, and
+//! only a trusted proxy names the client and the request id.
 
 use std::{
+    future::Future,
     net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -33,10 +36,16 @@ struct Wrapper {
 
 /// A server with health and reflection only, and a way to stop it.
 async fn start() -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    start_with(args()).await
+}
+
+async fn start_with(
+    args: ServerArgs,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = GrpcServer::new("test server", &[], &[], &args());
+    let server = GrpcServer::new("test server", &[], &[], &args);
     let running = tokio::spawn(async move {
         server
             .serve(listener, Routes::default(), async {
@@ -69,6 +78,51 @@ async fn healthy_from(from: &'static str, addr: SocketAddr) -> bool {
         .check(HealthCheckRequest::default())
         .await
         .is_ok()
+}
+
+/// The `x-request-id` a health check sent from `from` with the id `given` comes back with.
+async fn request_id_seen_from(from: &str, addr: SocketAddr, given: &str) -> String {
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .local_address(Some(from.parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(HealthCheckRequest::default());
+    request
+        .metadata_mut()
+        .insert("x-request-id", given.parse().unwrap());
+    let response = HealthClient::new(channel).check(request).await.unwrap();
+    response
+        .metadata()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn only_a_trusted_proxy_chooses_the_request_id() {
+    let mut args = args();
+    args.trusted_proxies = "127.0.0.3/32".parse().unwrap();
+    let (addr, stop, running) = start_with(args).await;
+    assert_eq!(
+        request_id_seen_from("127.0.0.3", addr, "from-the-proxy").await,
+        "from-the-proxy"
+    );
+    let replaced = request_id_seen_from("127.0.0.2", addr, "chosen-by-a-stranger").await;
+    assert_ne!(replaced, "chosen-by-a-stranger");
+    assert!(
+        uuid_like(&replaced),
+        "a fresh id of the server's own: {replaced}"
+    );
+    stop.send(()).unwrap();
+    running.await.unwrap();
+}
+
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4
 }
 
 #[tokio::test]
@@ -110,4 +164,87 @@ async fn a_stop_ends_within_its_grace_period_whatever_clients_keep_open() {
         .await
         .expect("the stop outlasted its grace period")
         .unwrap();
+}
+
+/// What the server logs while `calls` runs, captured on this thread (the
+/// test's runtime is single-threaded, so the server's tasks log here too).
+async fn logged_during(calls: impl Future<Output = ()>) -> String {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    calls.await;
+    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+}
+
+/// A reflection call (logged at info level) from `from`, claiming `forwarded_for`.
+async fn reflect_from(from: &str, addr: SocketAddr, forwarded_for: &str) {
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest,
+    };
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .local_address(Some(from.parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    let question = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut request = tonic::Request::new(tokio_stream::iter([question]));
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", forwarded_for.parse().unwrap());
+    let mut answers = ServerReflectionClient::new(channel)
+        .server_reflection_info(request)
+        .await
+        .unwrap()
+        .into_inner();
+    while answers.message().await.unwrap().is_some() {}
+}
+
+#[tokio::test]
+async fn calls_are_logged_with_the_resolved_client_address() {
+    let mut args = args();
+    args.trusted_proxies = "127.0.0.3/32".parse().unwrap();
+    let (addr, stop, running) = start_with(args).await;
+    let log = logged_during(async {
+        reflect_from("127.0.0.3", addr, "203.0.113.7").await;
+        reflect_from("127.0.0.2", addr, "6.6.6.6").await;
+        stop.send(()).unwrap();
+        running.await.unwrap();
+    })
+    .await;
+    assert!(
+        log.contains("client=203.0.113.7"),
+        "the proxy's client:\n{log}"
+    );
+    assert!(
+        log.contains("client=127.0.0.2"),
+        "the stranger itself:\n{log}"
+    );
+    assert!(
+        !log.contains("6.6.6.6"),
+        "a stranger's claim is not believed:\n{log}"
+    );
+    assert!(
+        !log.contains("client=127.0.0.3"),
+        "the proxy is not the client:\n{log}"
+    );
 }

@@ -78,14 +78,17 @@ pub async fn run(
     task_config.storage.data_dir = config.data_dir.clone();
     task_config.storage.database_url = None;
     task_config.auth_url = auth_url.clone();
-    auth_config.server = config.server.clone();
-    // The gateway reaches the auth service over loopback: trust its
-    // x-forwarded-for, so throttles count each browser's own address, and
-    // nothing else (the gateway's own TRUSTED_PROXIES is about what is in front of it).
-    auth_config.trusted_proxies = "127.0.0.1/32,::1/128"
-        .parse()
-        .map_err(|error| StartError::other("cannot trust the in-process gateway", error))?;
-    task_config.server = config.server.clone();
+    // The gateway reaches the services over loopback: they trust its
+    // x-forwarded-for, so throttles and logs see each browser's own address,
+    // and nothing else (TRUSTED_PROXIES is about what is in front of the gateway).
+    let behind_gateway = ServerArgs {
+        trusted_proxies: "127.0.0.1/32,::1/128"
+            .parse()
+            .map_err(|error| StartError::other("cannot trust the in-process gateway", error))?,
+        ..config.server.clone()
+    };
+    auth_config.server = behind_gateway.clone();
+    task_config.server = behind_gateway;
     let gateway_config = gateway::Config {
         addr: gateway_addr,
         auth_upstreams: vec![auth_url.clone()],

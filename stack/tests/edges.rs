@@ -231,6 +231,31 @@ async fn reflection_lists_only_the_public_services() {
             "todo.task.v1.TaskService",
         ]
     );
+    // grpcurl describes what it lists, and the error details it prints…
+    for symbol in [
+        "todo.auth.v1.AuthService",
+        "todo.task.v1.TaskService",
+        "todo.task.v1.ListTasksRequest",
+        "google.rpc.BadRequest",
+        "google.rpc.RetryInfo",
+    ] {
+        assert_eq!(
+            testkit::reflection_describes(stack.grpc(), symbol).await,
+            Ok(()),
+            "{symbol}"
+        );
+    }
+    // …but not the internal TokenService, nor the messages only it uses.
+    for symbol in [
+        "todo.auth.v1.TokenService",
+        "todo.auth.v1.ValidateTokenRequest",
+    ] {
+        assert_eq!(
+            testkit::reflection_describes(stack.grpc(), symbol).await,
+            Err(tonic::Code::NotFound),
+            "{symbol} is internal"
+        );
+    }
 }
 
 #[tokio::test]
@@ -255,7 +280,7 @@ async fn oversized_requests_are_refused() {
 }
 
 #[tokio::test]
-async fn requests_get_an_id_and_the_root_page_explains_a_missing_build() {
+async fn requests_get_an_id_of_ours_and_the_root_page_explains_a_missing_build() {
     let stack = Stack::start().await;
     let response = raw(Request::get(format!("{}/", stack.url()))
         .body(Full::default())
@@ -265,9 +290,12 @@ async fn requests_get_an_id_and_the_root_page_explains_a_missing_build() {
     assert!(response.headers().contains_key("x-request-id"));
     let page = String::from_utf8(response.body().to_vec()).unwrap();
     assert!(page.contains("npm run build"), "{page}");
+    // A client is not a trusted proxy: the id it picks is replaced by the gateway's own.
     let given = Request::get(format!("{}/", stack.url()))
         .header("x-request-id", "abc-123")
         .body(Full::default())
         .unwrap();
-    assert_eq!(raw(given).await.headers()["x-request-id"], "abc-123");
+    let id = raw(given).await.headers()["x-request-id"].clone();
+    assert_ne!(id, "abc-123");
+    assert_eq!(id.len(), 36, "a UUID: {id:?}");
 }

@@ -6,6 +6,7 @@
 
 pub mod database;
 pub mod fake_auth;
+pub mod raw;
 pub mod server;
 pub mod users;
 
@@ -15,7 +16,7 @@ use std::{
 };
 
 pub use database::TestDatabase;
-pub use server::{Running, channel, listener, reflected_services};
+pub use server::{Running, channel, listener, reflected_services, reflection_describes};
 use tonic::transport::Channel;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,

@@ -61,24 +61,34 @@ impl Running {
     }
 }
 
-/// The sorted service names a server lists through reflection (v1alpha, as
-/// grpcurl 1.8 asks).
-pub async fn reflected_services(channel: Channel) -> Vec<String> {
+/// Asks the server's reflection (v1alpha, as grpcurl 1.8 asks) one question:
+/// its answer, or the status the stream ended with instead.
+async fn reflect(
+    channel: Channel,
+    question: MessageRequest,
+) -> Result<MessageResponse, tonic::Status> {
     let request = ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+        message_request: Some(question),
     };
     let mut responses = ServerReflectionClient::new(channel)
         .server_reflection_info(tokio_stream::iter([request]))
         .await
         .expect("reflection answers")
         .into_inner();
-    let response = responses
+    Ok(responses
         .message()
-        .await
-        .expect("reflection responds")
-        .expect("a response");
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        .await?
+        .expect("a response")
+        .message_response
+        .expect("the response holds an answer"))
+}
+
+/// The sorted service names a server lists through reflection.
+pub async fn reflected_services(channel: Channel) -> Vec<String> {
+    let Ok(MessageResponse::ListServicesResponse(list)) =
+        reflect(channel, MessageRequest::ListServices(String::new())).await
+    else {
         panic!("reflection sent no service list");
     };
     let mut names: Vec<String> = list
@@ -88,6 +98,26 @@ pub async fn reflected_services(channel: Channel) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// Whether reflection describes `symbol` (a service or message name), as
+/// `grpcurl describe` asks: the file defining it, or the error code.
+pub async fn reflection_describes(channel: Channel, symbol: &str) -> Result<(), tonic::Code> {
+    match reflect(
+        channel,
+        MessageRequest::FileContainingSymbol(symbol.to_owned()),
+    )
+    .await
+    {
+        Ok(MessageResponse::FileDescriptorResponse(files))
+            if !files.file_descriptor_proto.is_empty() =>
+        {
+            Ok(())
+        }
+        Ok(MessageResponse::ErrorResponse(error)) => Err(tonic::Code::from(error.error_code)),
+        Ok(other) => panic!("reflection answered {other:?}"),
+        Err(status) => Err(status.code()),
+    }
 }
 
 /// A lazily connecting channel to `addr`.

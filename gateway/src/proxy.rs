@@ -3,10 +3,11 @@
 //! server streaming (WatchTasks) passes and the gateway stays cheap.
 //!
 //! One client must not be able to stall everyone else's calls through the
-//! HTTP/2 connections the gateway shares among them (`Pool`): streams and
-//! unary calls travel on separate connections, several of each, and every
-//! connection's flow-control window holds every stream it can carry, so
-//! streams whose readers never read cannot starve the rest of it.
+//! HTTP/2 connections the gateway shares among them (`Pool`): long-lived
+//! streams and unary calls travel on separate connections, several of each,
+//! so streams filling a connection's stream limit cannot hold up unary calls;
+//! and each stream's flow-control window is small beside its connection's,
+//! so a stream whose reader stopped holds back only its own 64 KiB.
 
 use std::{
     convert::Infallible,
@@ -208,17 +209,39 @@ where
 const STREAM_WINDOW: u32 = 64 * 1024;
 /// Flow-control window of each connection to an upstream: room for as many
 /// full stream windows as the services' default `MAX_STREAMS_PER_CONNECTION`
-/// (256), so streams that stop being read can never use the connection's up.
+/// (256), so streams that stop being read cannot use the connection's up.
 const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
 
 /// HTTP/2 connections to one upstream service: `unary` for unary calls and
-/// `streams` for server streams, each a balanced channel over all replicas,
-/// taken in turn.
+/// `streams` for server streams, each a set of balanced channels over all
+/// replicas, taken in turn.
 #[derive(Clone, Debug)]
 pub(crate) struct Pool {
-    unary: Arc<[Channel]>,
-    streams: Arc<[Channel]>,
+    unary: Connections,
+    streams: Connections,
+}
+
+/// Channels used in turn.
+#[derive(Clone, Debug)]
+struct Connections {
+    channels: Arc<[Channel]>,
     next: Arc<AtomicUsize>,
+}
+
+impl Connections {
+    fn new(count: usize, endpoints: &[Endpoint]) -> Self {
+        Self {
+            channels: (0..count.max(1))
+                .map(|_| Channel::balance_list(endpoints.iter().cloned()))
+                .collect(),
+            next: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn next(&self) -> Channel {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        self.channels[turn % self.channels.len()].clone()
+    }
 }
 
 impl Pool {
@@ -232,32 +255,24 @@ impl Pool {
         stream_connections: usize,
     ) -> Result<Self, StartError> {
         let endpoints = endpoints(variable, urls)?;
-        let channels = |count: usize| {
-            (0..count.max(1))
-                .map(|_| Channel::balance_list(endpoints.iter().cloned()))
-                .collect::<Arc<[Channel]>>()
-        };
         Ok(Self {
-            unary: channels(connections),
-            streams: channels(stream_connections),
-            next: Arc::new(AtomicUsize::new(0)),
+            unary: Connections::new(connections, &endpoints),
+            streams: Connections::new(stream_connections, &endpoints),
         })
     }
 
     /// The channel for the next call.
     fn pick(&self, streaming: bool) -> Channel {
-        let channels = if streaming {
-            &self.streams
+        if streaming {
+            self.streams.next()
         } else {
-            &self.unary
-        };
-        let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        channels[turn % channels.len()].clone()
+            self.unary.next()
+        }
     }
 
     /// A channel for the gateway's own calls (health checks).
     pub fn channel(&self) -> Channel {
-        self.pick(false)
+        self.unary.next()
     }
 }
 
@@ -303,10 +318,13 @@ mod tests {
     async fn streams_and_unary_calls_have_connections_of_their_own() {
         let urls = ["http://127.0.0.1:1".to_owned()];
         let pool = Pool::new("TEST", &urls, 3, 2).unwrap();
-        assert_eq!((pool.unary.len(), pool.streams.len()), (3, 2));
+        assert_eq!(
+            (pool.unary.channels.len(), pool.streams.channels.len()),
+            (3, 2)
+        );
         let none = Pool::new("TEST", &urls, 0, 0).unwrap();
         assert_eq!(
-            (none.unary.len(), none.streams.len()),
+            (none.unary.channels.len(), none.streams.channels.len()),
             (1, 1),
             "at least one of each"
         );

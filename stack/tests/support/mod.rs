@@ -29,6 +29,8 @@ pub struct Stack {
     task_database: TestDatabase,
     _auth_database: TestDatabase,
     data_dir: TempDir,
+    /// Settings of the task service changed from the defaults, for restarts too.
+    configure_tasks: fn(&mut task_service::Config),
 }
 
 impl Stack {
@@ -38,6 +40,15 @@ impl Stack {
 
     /// Starts the stack with the gateway's configuration changed by `adjust`.
     pub async fn start_with(adjust: impl FnOnce(&mut gateway::FrontArgs)) -> Self {
+        Self::start_configured(adjust, |_| {}).await
+    }
+
+    /// Starts the stack with the gateway's and the task service's
+    /// configurations changed by `adjust` and `configure_tasks`.
+    pub async fn start_configured(
+        adjust: impl FnOnce(&mut gateway::FrontArgs),
+        configure_tasks: fn(&mut task_service::Config),
+    ) -> Self {
         testkit::init_logging();
         let auth_database = TestDatabase::create().await;
         let task_database = TestDatabase::create().await;
@@ -53,7 +64,12 @@ impl Stack {
                 let _ = stopped.await;
             })
         });
-        let tasks = start_tasks(testkit::listener().await, auth.addr, &task_database);
+        let tasks = start_tasks(
+            testkit::listener().await,
+            auth.addr,
+            &task_database,
+            configure_tasks,
+        );
         let mut config: gateway::Config = service_runtime::config::defaults();
         config.auth_upstreams = vec![format!("http://{}", auth.addr)];
         config.task_upstreams = vec![format!("http://{}", tasks.addr)];
@@ -72,6 +88,7 @@ impl Stack {
             task_database,
             _auth_database: auth_database,
             data_dir,
+            configure_tasks,
         }
     }
 
@@ -86,7 +103,12 @@ impl Stack {
     /// Starts the task service again on the address it had.
     pub async fn restart_tasks(&mut self, addr: std::net::SocketAddr) {
         let listener = TcpListener::bind(addr).await.unwrap();
-        self.tasks = Some(start_tasks(listener, self.auth.addr, &self.task_database));
+        self.tasks = Some(start_tasks(
+            listener,
+            self.auth.addr,
+            &self.task_database,
+            self.configure_tasks,
+        ));
     }
 
     pub fn url(&self) -> String {
@@ -112,10 +134,12 @@ fn start_tasks(
     listener: TcpListener,
     auth: std::net::SocketAddr,
     database: &TestDatabase,
+    configure: fn(&mut task_service::Config),
 ) -> Running {
     let mut config: task_service::Config = service_runtime::config::defaults();
     config.storage.database_url = Some(database.url.clone());
     config.auth_url = format!("http://{auth}");
+    configure(&mut config);
     Running::spawn(listener, |listener, stopped| {
         task_service::serve(config, listener, async {
             let _ = stopped.await;

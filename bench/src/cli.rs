@@ -39,6 +39,13 @@ pub struct Args {
     /// Writes per second in the `watch` scenario, spread over the users.
     #[arg(long, env = "BENCH_WATCH_WRITES", default_value_t = 200)]
     pub watch_writes_per_second: u32,
+    /// Accounts of the attacker in the hostile scenarios (each may hold
+    /// WATCH_MAX_STREAMS_PER_USER streams).
+    #[arg(long, env = "BENCH_ATTACKER_ACCOUNTS", default_value_t = 50)]
+    pub attacker_accounts: usize,
+    /// Concurrent calls the attacker keeps in flight in the hostile scenarios.
+    #[arg(long, env = "BENCH_ATTACKER_CLIENTS", default_value_t = 64)]
+    pub attacker_clients: usize,
     /// A PostgreSQL server (`postgres://…`): the database scenarios (list,
     /// create, update) run again on it, in fresh databases that are dropped after.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
@@ -71,6 +78,22 @@ pub enum Scenario {
     LoginStorm,
     /// Many open WatchTasks streams: time from a write to every watcher of its user.
     Watch,
+    /// Hostile: a normal user's ListTasks and logins while another address
+    /// logs in to its own accounts, with the right passwords, as fast as it is let.
+    HostileLogins,
+    /// Hostile: the same while another address guesses the normal users'
+    /// passwords as fast as it is let.
+    HostileGuesses,
+    /// Hostile: the same while another address holds every WatchTasks stream
+    /// its accounts may open (half of them never read), writes keep flowing to
+    /// them, and it keeps asking for more.
+    HostileStreams,
+    /// The same with the streams, and the normal user's calls, through the gateway.
+    HostileStreamsGateway,
+    /// Hostile: the same while another address sends CreateTask and ListTasks
+    /// messages over the 64 KiB limit (just over, and 4 MiB), directly and
+    /// through the gateway.
+    HostileOversized,
 }
 
 impl Scenario {
@@ -83,6 +106,18 @@ impl Scenario {
         self.to_possible_value()
             .map(|value| value.get_name().to_owned())
             .unwrap_or_default()
+    }
+
+    /// Scenarios that measure the stack under attack, against its default abuse limits.
+    pub fn is_hostile(self) -> bool {
+        matches!(
+            self,
+            Self::HostileLogins
+                | Self::HostileGuesses
+                | Self::HostileStreams
+                | Self::HostileStreamsGateway
+                | Self::HostileOversized
+        )
     }
 
     /// Scenarios whose cost is mostly the database; they run on PostgreSQL too.

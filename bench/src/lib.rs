@@ -7,6 +7,7 @@
 pub mod child;
 pub mod cli;
 pub mod floor;
+pub mod hostile;
 pub mod load;
 pub mod process;
 pub mod report;
@@ -18,7 +19,7 @@ use std::path::Path;
 use cli::{Args, Scenario};
 use report::{Report, Row};
 use scenarios::{Target, Users};
-use stack::{Service, Stack};
+use stack::{AbuseLimits, Service, Stack};
 
 /// Runs the scenarios `args` names and reports them; fails when any call failed.
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -42,7 +43,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     println!("\n{}", report.targets_text());
     if let Some(path) = &args.markdown {
-        report::write_markdown(path, &report.markdown())?;
+        report::write_markdown(path, &report.sections())?;
         println!("wrote {}", path.display());
     }
     let errors: u64 = report
@@ -56,15 +57,54 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
 async fn measure(args: &Args, scenarios: &[Scenario], dir: &Path) -> anyhow::Result<Report> {
     let mut report = Report::new(args);
+    let (hostile, capacity): (Vec<Scenario>, Vec<Scenario>) =
+        scenarios.iter().partition(|scenario| scenario.is_hostile());
     let floor = Service::spawn("floor", "floor", &[], dir).await?;
-    let sqlite = Stack::start(None, &dir.join("sqlite")).await?;
+    if !capacity.is_empty() {
+        measure_capacity(args, &capacity, &floor, dir, &mut report).await?;
+    }
+    if !hostile.is_empty() {
+        // A stack of its own, with the default abuse limits: the capacity
+        // scenarios' raised limits would let the attacker through.
+        let stack = Stack::start(None, &dir.join("hostile"), AbuseLimits::Defaults).await?;
+        eprintln!(
+            "{}: making {} normal users and {} attacker accounts, within the default limits",
+            stack.engine,
+            hostile::NORMAL_USERS,
+            args.attacker_accounts
+        );
+        let (users, attackers) = hostile::make_users(&stack, args).await?;
+        let target = Target {
+            args,
+            stack: &stack,
+            floor: &floor,
+            users: &users,
+            attackers: Some(&attackers),
+        };
+        report.rows.extend(run_rounds(&target, &hostile).await?);
+        stack.stop().await?;
+    }
+    Ok(report)
+}
+
+/// The capacity scenarios, on SQLite and then (those that use the database)
+/// on PostgreSQL when `args.postgres` names a server.
+async fn measure_capacity(
+    args: &Args,
+    scenarios: &[Scenario],
+    floor: &Service,
+    dir: &Path,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let sqlite = Stack::start(None, &dir.join("sqlite"), AbuseLimits::Raised).await?;
     report.idle_rss = rss(&sqlite)?;
     let users = make_users(&sqlite, args).await?;
     let target = Target {
         args,
         stack: &sqlite,
-        floor: &floor,
+        floor,
         users: &users,
+        attackers: None,
     };
     report.rows.extend(run_rounds(&target, scenarios).await?);
     report.end_rss = rss(&sqlite)?;
@@ -76,18 +116,19 @@ async fn measure(args: &Args, scenarios: &[Scenario], dir: &Path) -> anyhow::Res
         .filter(|scenario| scenario.uses_database())
         .collect();
     if let (Some(url), false) = (&args.postgres, on_postgres.is_empty()) {
-        let postgres = Stack::start(Some(url), &dir.join("postgres")).await?;
+        let postgres = Stack::start(Some(url), &dir.join("postgres"), AbuseLimits::Raised).await?;
         let users = make_users(&postgres, args).await?;
         let target = Target {
             args,
             stack: &postgres,
-            floor: &floor,
+            floor,
             users: &users,
+            attackers: None,
         };
         report.rows.extend(run_rounds(&target, &on_postgres).await?);
         postgres.stop().await?;
     }
-    Ok(report)
+    Ok(())
 }
 
 async fn make_users(stack: &Stack, args: &Args) -> anyhow::Result<Users> {
@@ -122,6 +163,7 @@ async fn run_rounds(target: &Target<'_>, scenarios: &[Scenario]) -> anyhow::Resu
                 scenario,
                 engine: target.stack.engine,
                 runs: vec![key(scenario, &measured)],
+                run_notes: vec![measured.notes.clone()],
                 measured: measured.clone(),
             };
             println!("run {round}/{rounds} {}", row.console());
@@ -131,12 +173,14 @@ async fn run_rounds(target: &Target<'_>, scenarios: &[Scenario]) -> anyhow::Resu
     let mut rows = Vec::new();
     for (&scenario, mut runs) in scenarios.iter().zip(runs) {
         let keys: Vec<f64> = runs.iter().map(|run| key(scenario, run)).collect();
+        let run_notes = runs.iter().map(|run| run.notes.clone()).collect();
         runs.sort_by(|a, b| key(scenario, a).total_cmp(&key(scenario, b)));
         let row = Row {
             scenario,
             engine: target.stack.engine,
             measured: runs.swap_remove(runs.len() / 2),
             runs: keys,
+            run_notes,
         };
         println!("median {}", row.console());
         rows.push(row);
@@ -148,6 +192,7 @@ async fn run_rounds(target: &Target<'_>, scenarios: &[Scenario]) -> anyhow::Resu
 fn key(scenario: Scenario, measured: &scenarios::Measured) -> f64 {
     match scenario {
         Scenario::LoginStorm | Scenario::Watch => measured.outcome.latency_ms(0.99),
+        hostile if hostile.is_hostile() => measured.outcome.latency_ms(0.99),
         _ => measured.outcome.per_second(),
     }
 }

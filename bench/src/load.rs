@@ -37,6 +37,7 @@ pub struct Recorder {
     measure_from: Instant,
     until: Instant,
     latency: Histogram<u64>,
+    refused_latency: Histogram<u64>,
     errors: BTreeMap<String, u64>,
     requests: u64,
     progress: Arc<Progress>,
@@ -65,13 +66,16 @@ impl Recorder {
         }
         self.requests += 1;
         self.progress.calls.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(latency.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         match error {
             None => {
-                let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-                let _ = self.latency.record(micros.max(1));
+                let _ = self.latency.record(micros);
             }
             Some(error) => {
                 self.progress.errors.fetch_add(1, Ordering::Relaxed);
+                let _ = self.refused_latency.record(micros);
                 *self.errors.entry(error).or_default() += 1;
             }
         }
@@ -109,6 +113,8 @@ pub struct Outcome {
     pub requests: u64,
     pub seconds: f64,
     pub latency: Histogram<u64>,
+    /// Latency of the calls that failed (how fast a refusal comes).
+    pub refused_latency: Histogram<u64>,
     pub errors: BTreeMap<String, u64>,
     pub usage: Vec<Usage>,
 }
@@ -123,6 +129,11 @@ impl Outcome {
         self.latency.value_at_quantile(quantile) as f64 / 1000.0
     }
 
+    /// The latency of failed calls at `quantile`, in milliseconds.
+    pub fn refused_latency_ms(&self, quantile: f64) -> f64 {
+        self.refused_latency.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
     pub fn error_count(&self) -> u64 {
         self.errors.values().sum()
     }
@@ -131,6 +142,7 @@ impl Outcome {
     pub fn absorb(&mut self, recorder: &Recorder) {
         self.requests += recorder.requests;
         let _ = self.latency.add(&recorder.latency);
+        let _ = self.refused_latency.add(&recorder.refused_latency);
         for (code, count) in &recorder.errors {
             *self.errors.entry(code.clone()).or_default() += count;
         }
@@ -171,6 +183,7 @@ impl Run {
             measure_from: self.measure_from,
             until: self.until,
             latency: histogram(),
+            refused_latency: histogram(),
             errors: BTreeMap::new(),
             requests: 0,
             progress: self.progress.clone(),
@@ -226,6 +239,7 @@ impl Run {
             requests: 0,
             seconds: (self.until - self.measure_from).as_secs_f64(),
             latency: histogram(),
+            refused_latency: histogram(),
             errors: BTreeMap::new(),
             usage: Vec::new(),
         };

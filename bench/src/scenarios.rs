@@ -3,6 +3,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -28,7 +29,7 @@ use proto::{
 };
 use secrecy::SecretString;
 use service_runtime::bearer::BearerInterceptor as Bearer;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
 use tonic::{
     codegen::{Body, Bytes, StdError},
     service::interceptor::InterceptedService,
@@ -39,20 +40,28 @@ use tower::Layer;
 
 use crate::{
     cli::{Args, Scenario},
+    hostile::{self, Attackers},
     load::{self, Outcome, Recorder, Run, Window, code_name},
     stack::{Service, Stack},
 };
 
-const PASSWORD: &str = "bench horse battery staple";
+/// The password of every account the benchmark makes.
+pub const PASSWORD: &str = "bench horse battery staple";
+
+/// The longest any call may go unanswered before it fails: a server that
+/// stops answering makes a run fail instead of hang.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Extra figures a scenario reports beside its outcome, by name.
-pub type Notes = BTreeMap<&'static str, f64>;
+pub type Notes = BTreeMap<String, f64>;
 
 /// What one run of a scenario measured.
 #[derive(Clone, Debug)]
 pub struct Measured {
     pub outcome: Outcome,
     pub notes: Notes,
+    /// In the hostile scenarios: what each kind of the attacker's calls got.
+    pub attack: Vec<(String, Outcome)>,
 }
 
 impl From<Outcome> for Measured {
@@ -60,6 +69,7 @@ impl From<Outcome> for Measured {
         Self {
             outcome,
             notes: Notes::new(),
+            attack: Vec::new(),
         }
     }
 }
@@ -81,40 +91,72 @@ impl Users {
     }
 
     /// The user client `index` acts as.
-    fn token(&self, index: usize) -> String {
+    pub fn token(&self, index: usize) -> String {
         self.tokens[index % self.len()].clone()
     }
 
-    fn email(&self, index: usize) -> String {
-        self.emails[index % self.len()].clone()
+    pub fn email(&self, index: usize) -> String {
+        self.emails[index % self.emails.len()].clone()
     }
 }
 
 /// `count` connections to `service`: each `Channel` is one HTTP/2 connection.
-fn connections(service: &Service, count: usize) -> anyhow::Result<Vec<Channel>> {
+pub fn connections(service: &Service, count: usize) -> anyhow::Result<Vec<Channel>> {
+    connections_from(service, count, None)
+}
+
+/// `count` connections to `service` from the local address `from` (Linux
+/// routes all of 127.0.0.0/8 to loopback, so any such address is another
+/// client to the services), or from the default one.
+pub fn connections_from(
+    service: &Service,
+    count: usize,
+    from: Option<IpAddr>,
+) -> anyhow::Result<Vec<Channel>> {
     (0..count.max(1))
         .map(|_| {
             Ok(Endpoint::from_shared(service.url())?
                 .tcp_nodelay(true)
+                .local_address(from)
+                .timeout(CALL_TIMEOUT)
                 .connect_lazy())
         })
         .collect()
 }
 
-type TaskClient = TaskServiceClient<InterceptedService<Channel, Bearer>>;
+pub type TaskClient = TaskServiceClient<InterceptedService<Channel, Bearer>>;
 
-fn task_client(channel: &Channel, token: String) -> TaskClient {
+pub fn task_client(channel: &Channel, token: String) -> TaskClient {
     TaskServiceClient::with_interceptor(channel.clone(), Bearer::new(token))
+}
+
+/// `count` email addresses of the benchmark's accounts, named `{kind}{i}`
+/// and unique to this benchmark run.
+pub fn emails(kind: &str, count: usize) -> Vec<String> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    (0..count.max(1))
+        .map(|i| format!("{kind}{i}.{}@bench.example.com", &run[..8]))
+        .collect()
 }
 
 /// Signs up `args.users` users, logs each in and gives each `args.tasks_per_user` tasks.
 pub async fn make_users(stack: &Stack, args: &Args) -> anyhow::Result<Users> {
-    let auth = AuthServiceClient::new(connections(&stack.auth, 1)?.remove(0));
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let emails: Vec<String> = (0..args.users.max(1))
-        .map(|i| format!("user{i}.{}@bench.example.com", &run[..8]))
-        .collect();
-    let tokens: Vec<String> = stream::iter(emails.clone())
+    let emails = emails("user", args.users);
+    let tokens = sign_up(stack, &emails, None, 8).await?;
+    seed_tasks(stack, &tokens, args.tasks_per_user).await?;
+    Ok(Users { emails, tokens })
+}
+
+/// Signs up `emails` from the local address `from`, `concurrency` at a
+/// time, logs each in and returns their access tokens.
+pub async fn sign_up(
+    stack: &Stack,
+    emails: &[String],
+    from: Option<IpAddr>,
+    concurrency: usize,
+) -> anyhow::Result<Vec<String>> {
+    let auth = AuthServiceClient::new(connections_from(&stack.auth, 1, from)?.remove(0));
+    stream::iter(emails.to_vec())
         .map(|email| {
             let mut auth = auth.clone();
             async move {
@@ -132,15 +174,18 @@ pub async fn make_users(stack: &Stack, args: &Args) -> anyhow::Result<Users> {
                 Ok::<_, tonic::Status>(login.into_inner().access_token)
             }
         })
-        .buffered(8)
+        .buffered(concurrency)
         .try_collect()
         .await
-        .context("cannot make the benchmark's users")?;
+        .context("cannot make the benchmark's users")
+}
 
+/// Gives each user of `tokens` `per_user` tasks.
+pub async fn seed_tasks(stack: &Stack, tokens: &[String], per_user: usize) -> anyhow::Result<()> {
     let channel = connections(&stack.tasks, 1)?.remove(0);
-    let creates = tokens.iter().flat_map(|token| {
-        (0..args.tasks_per_user).map(|n| (task_client(&channel, token.clone()), n))
-    });
+    let creates = tokens
+        .iter()
+        .flat_map(|token| (0..per_user).map(|n| (task_client(&channel, token.clone()), n)));
     stream::iter(creates)
         .map(|(mut client, n)| async move {
             client
@@ -159,8 +204,7 @@ pub async fn make_users(stack: &Stack, args: &Args) -> anyhow::Result<Users> {
         .buffer_unordered(16)
         .try_collect::<()>()
         .await
-        .context("cannot seed the benchmark's tasks")?;
-    Ok(Users { emails, tokens })
+        .context("cannot seed the benchmark's tasks")
 }
 
 /// What a scenario runs against.
@@ -170,17 +214,19 @@ pub struct Target<'a> {
     pub stack: &'a Stack,
     pub floor: &'a Service,
     pub users: &'a Users,
+    /// The attacker's accounts, on a stack with the default abuse limits.
+    pub attackers: Option<&'a Attackers>,
 }
 
 impl Target<'_> {
-    fn window(&self) -> Window {
+    pub fn window(&self) -> Window {
         Window {
             warmup: self.args.warmup,
             duration: self.args.duration,
         }
     }
 
-    fn label(&self, scenario: Scenario) -> String {
+    pub fn label(&self, scenario: Scenario) -> String {
         format!("{} ({})", scenario.name(), self.stack.engine)
     }
 
@@ -203,6 +249,16 @@ impl Target<'_> {
             Scenario::Login => self.login().await,
             Scenario::LoginStorm => self.login_storm().await,
             Scenario::Watch => self.watch().await,
+            Scenario::HostileLogins
+            | Scenario::HostileGuesses
+            | Scenario::HostileStreams
+            | Scenario::HostileStreamsGateway
+            | Scenario::HostileOversized => {
+                let attackers = self
+                    .attackers
+                    .context("the hostile scenarios need the attacker's accounts")?;
+                hostile::run(self, attackers, scenario).await
+            }
         }
     }
 
@@ -391,69 +447,103 @@ impl Target<'_> {
             self.window(),
             &self.stack.services(),
             pool * 2,
-            |i, recorder| login_loop(&channels, self.users, i, recorder),
+            |i, recorder| login_loop(&channels, self.users, PASSWORD, i, None, recorder),
         )
         .await?;
         let mut notes = Notes::new();
-        notes.insert("hash_ms", hash.as_secs_f64() * 1000.0);
-        notes.insert("hash_limit_per_second", pool as f64 / hash.as_secs_f64());
-        Ok(Measured { outcome, notes })
+        notes.insert("hash_ms".into(), hash.as_secs_f64() * 1000.0);
+        notes.insert(
+            "hash_limit_per_second".into(),
+            pool as f64 / hash.as_secs_f64(),
+        );
+        Ok(Measured {
+            outcome,
+            notes,
+            attack: Vec::new(),
+        })
     }
 
     /// ListTasks at a steady 200 calls/s, first alone (the calm figure, for
     /// comparison) and then while `cores` clients log in back to back: the
     /// hashing pool is full all the time.
     async fn login_storm(&self) -> anyhow::Result<Measured> {
-        let calm = self.paced_lists(0).await?;
-        let mut storm = self.paced_lists(cores()).await?;
-        storm
-            .notes
-            .insert("calm_p99_ms", calm.outcome.latency_ms(0.99));
-        Ok(storm)
-    }
-
-    /// ListTasks from 4 clients at 50 calls/s each, with `logins` clients
-    /// logging in back to back meanwhile.
-    async fn paced_lists(&self, logins: usize) -> anyhow::Result<Measured> {
-        const LIST_CLIENTS: usize = 4;
-        const LIST_INTERVAL: Duration = Duration::from_millis(20);
+        let label = self.label(Scenario::LoginStorm);
+        let tasks = [&self.stack.tasks];
+        let (calm, _) = self
+            .paced_lists(format!("{label} calm"), &tasks, |_| Vec::new())
+            .await?;
         let auth_channels = connections(&self.stack.auth, 1)?;
-        let task_channels = connections(&self.stack.tasks, self.args.connections)?;
-        let phase = if logins == 0 { "calm" } else { "storm" };
-        let run = Run::start(
-            format!("{} {phase}", self.label(Scenario::LoginStorm)),
-            self.window(),
-            &self.stack.services(),
-        )?;
-        let storm: Vec<_> = (0..logins)
-            .map(|i| tokio::spawn(login_loop(&auth_channels, self.users, i, run.recorder())))
-            .collect();
-        let lists: Vec<_> = (0..LIST_CLIENTS)
-            .map(|i| {
-                let client =
-                    task_client(&task_channels[i % task_channels.len()], self.users.token(i));
-                tokio::spawn(list_loop(client, run.recorder(), Some(LIST_INTERVAL)))
+        let (mut outcome, beside) = self
+            .paced_lists(format!("{label} storm"), &tasks, |run| {
+                let logins = (0..cores())
+                    .map(|i| {
+                        let recorder = run.recorder();
+                        tokio::spawn(login_loop(
+                            &auth_channels,
+                            self.users,
+                            PASSWORD,
+                            i,
+                            None,
+                            recorder,
+                        ))
+                    })
+                    .collect();
+                vec![logins]
             })
-            .collect();
-        let cpu = run.watch().await?;
-        let mut logged_in = Vec::new();
-        for task in storm {
-            logged_in.push(task.await?);
-        }
-        let mut listed = Vec::new();
-        for task in lists {
-            listed.push(task.await?);
-        }
-        let logins = run.finish(&logged_in, &cpu)?;
-        let mut outcome = run.finish(&listed, &cpu)?;
+            .await?;
+        let logins = &beside[0];
         for (code, count) in &logins.errors {
             *outcome.errors.entry(format!("Login {code}")).or_default() += count;
         }
         let mut notes = Notes::new();
-        if !logged_in.is_empty() {
-            notes.insert("logins_per_second", logins.per_second());
+        notes.insert("logins_per_second".into(), logins.per_second());
+        notes.insert("calm_p99_ms".into(), calm.latency_ms(0.99));
+        Ok(Measured {
+            outcome,
+            notes,
+            attack: Vec::new(),
+        })
+    }
+
+    /// ListTasks from 4 clients at 50 calls/s each, the clients spread over
+    /// `servers`, while the groups of tasks `beside` starts run too; returns
+    /// the ListTasks' outcome and each group's.
+    pub async fn paced_lists(
+        &self,
+        label: String,
+        servers: &[&Service],
+        beside: impl FnOnce(&Run) -> Vec<Vec<JoinHandle<Recorder>>>,
+    ) -> anyhow::Result<(Outcome, Vec<Outcome>)> {
+        const LIST_CLIENTS: usize = 4;
+        const LIST_INTERVAL: Duration = Duration::from_millis(20);
+        let channels = servers
+            .iter()
+            .map(|server| connections(server, self.args.connections))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let run = Run::start(label, self.window(), &self.stack.services())?;
+        let beside = beside(&run);
+        let lists: Vec<_> = (0..LIST_CLIENTS)
+            .map(|i| {
+                let channels = &channels[i % channels.len()];
+                let channel = &channels[i / servers.len() % channels.len()];
+                let client = task_client(channel, self.users.token(i));
+                tokio::spawn(list_loop(client, run.recorder(), Some(LIST_INTERVAL)))
+            })
+            .collect();
+        let cpu = run.watch().await?;
+        let mut groups = Vec::with_capacity(beside.len());
+        for group in beside {
+            let mut recorders = Vec::with_capacity(group.len());
+            for task in group {
+                recorders.push(task.await?);
+            }
+            groups.push(run.finish(&recorders, &cpu)?);
         }
-        Ok(Measured { outcome, notes })
+        let mut listed = Vec::with_capacity(LIST_CLIENTS);
+        for task in lists {
+            listed.push(task.await?);
+        }
+        Ok((run.finish(&listed, &cpu)?, groups))
     }
 
     /// `watchers_per_user` open WatchTasks streams for every user; writes at a
@@ -598,12 +688,16 @@ impl Target<'_> {
         let collector = collect.await?;
         let outcome = run.finish(&[collector], &cpu)?;
         let mut notes = Notes::new();
-        notes.insert("streams", streams as f64);
+        notes.insert("streams".into(), streams as f64);
         notes.insert(
-            "deliveries_per_second",
+            "deliveries_per_second".into(),
             outcome.per_second() * per_user as f64,
         );
-        Ok(Measured { outcome, notes })
+        Ok(Measured {
+            outcome,
+            notes,
+            attack: Vec::new(),
+        })
     }
 }
 
@@ -618,7 +712,7 @@ enum Watched {
 
 /// Calls ListTasks for a page of 20 until the window closes; with `every`,
 /// at that pace instead of back to back.
-async fn list_loop<T>(
+pub async fn list_loop<T>(
     mut client: TaskServiceClient<T>,
     mut recorder: Recorder,
     every: Option<Duration>,
@@ -644,21 +738,28 @@ where
     recorder
 }
 
-/// Logs in as user `i` (and the next ones, in turn) until the window closes.
-fn login_loop(
+/// Logs in with `password` as user `i` (and the next ones, in turn) until
+/// the window closes; with `every`, at that pace instead of back to back.
+pub fn login_loop(
     channels: &[Channel],
     users: &Users,
+    password: &'static str,
     i: usize,
+    every: Option<Duration>,
     mut recorder: Recorder,
 ) -> impl Future<Output = Recorder> + Send + 'static {
     let mut client = AuthServiceClient::new(channels[i % channels.len()].clone());
     let users = users.clone();
     async move {
+        let mut ticks = every.map(tokio::time::interval);
         let mut n = i;
         while recorder.running() {
+            if let Some(ticks) = &mut ticks {
+                ticks.tick().await;
+            }
             let request = LoginRequest {
                 email: users.email(n),
-                password: PASSWORD.into(),
+                password: password.into(),
             };
             recorder.time(client.login(request)).await;
             n += 1;

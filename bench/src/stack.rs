@@ -97,6 +97,37 @@ impl std::fmt::Display for Engine {
     }
 }
 
+/// How the auth service treats abuse: the capacity scenarios raise its
+/// per-address and per-email limits, because the benchmark logs in as the same
+/// users from one address far more often than a person would; the hostile
+/// scenarios keep every limit at its default, since the protections are what
+/// they measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbuseLimits {
+    Raised,
+    Defaults,
+}
+
+impl AbuseLimits {
+    fn auth_args(self) -> Vec<String> {
+        match self {
+            Self::Defaults => Vec::new(),
+            Self::Raised => vec![
+                "--login-max-failures".into(),
+                u32::MAX.to_string(),
+                "--login-max-failures-per-address".into(),
+                u32::MAX.to_string(),
+                "--hash-max-concurrent-per-address".into(),
+                "100000".into(),
+                "--hash-max-queued".into(),
+                "100000".into(),
+                "--signup-max-per-address".into(),
+                u32::MAX.to_string(),
+            ],
+        }
+    }
+}
+
 /// The three services, each in its own process.
 #[derive(Debug)]
 pub struct Stack {
@@ -109,8 +140,13 @@ pub struct Stack {
 
 impl Stack {
     /// Starts the stack on SQLite files under `dir`, or on new databases of
-    /// the PostgreSQL server at `postgres`.
-    pub async fn start(postgres: Option<&str>, dir: &Path) -> anyhow::Result<Self> {
+    /// the PostgreSQL server at `postgres`, with the auth service's abuse
+    /// limits as `limits` says.
+    pub async fn start(
+        postgres: Option<&str>,
+        dir: &Path,
+        limits: AbuseLimits,
+    ) -> anyhow::Result<Self> {
         let auth_database = TestDatabase::create_on(postgres).await;
         let task_database = TestDatabase::create_on(postgres).await;
         let engine = if auth_database.is_postgres() {
@@ -119,34 +155,18 @@ impl Stack {
             Engine::Sqlite
         };
         let local = "127.0.0.1:0".to_owned();
-        let auth = Service::spawn(
-            "auth",
-            "auth",
-            &[
-                "--addr".into(),
-                local.clone(),
-                "--data-dir".into(),
-                dir.join("auth").display().to_string(),
-                "--database-url".into(),
-                auth_database.url.clone(),
-                "--jwt-secret".into(),
-                JWT_SECRET.into(),
-                // The benchmark logs in many times as the same users, from one
-                // address, to measure capacity: the abuse limits would refuse it.
-                "--login-max-failures".into(),
-                u32::MAX.to_string(),
-                "--login-max-failures-per-address".into(),
-                u32::MAX.to_string(),
-                "--hash-max-concurrent-per-address".into(),
-                "100000".into(),
-                "--hash-max-queued".into(),
-                "100000".into(),
-                "--signup-max-per-address".into(),
-                u32::MAX.to_string(),
-            ],
-            dir,
-        )
-        .await?;
+        let mut auth_args = vec![
+            "--addr".into(),
+            local.clone(),
+            "--data-dir".into(),
+            dir.join("auth").display().to_string(),
+            "--database-url".into(),
+            auth_database.url.clone(),
+            "--jwt-secret".into(),
+            JWT_SECRET.into(),
+        ];
+        auth_args.extend(limits.auth_args());
+        let auth = Service::spawn("auth", "auth", &auth_args, dir).await?;
         let tasks = Service::spawn(
             "tasks",
             "tasks",

@@ -16,6 +16,7 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    activity::{EventKind, Origin, SecurityEvent, SessionInfo},
     address_slots::{AddressSlots, Slot},
     clock::Clock,
     config::Config,
@@ -31,6 +32,14 @@ use crate::{
 /// When to retry a password check refused because the address has its share
 /// in flight: about one hash later.
 const SLOT_RETRY: Duration = Duration::from_secs(1);
+
+/// How stale a session's last use may get before a call records a new one:
+/// one write per session every few minutes, not one per call.
+const LAST_USE_PRECISION: i64 = 5 * 60;
+
+/// Security events per page when the client does not say, and at most.
+const EVENTS_PAGE_DEFAULT: i64 = 20;
+const EVENTS_PAGE_MAX: i64 = 100;
 
 /// A verified bearer: its token's claims and the live session's user.
 #[derive(Debug)]
@@ -57,6 +66,8 @@ struct Limits {
     password_check: Limit,
     /// Expired sessions and used refresh tokens are kept this long (seconds).
     retention: i64,
+    /// Security events are kept this long (seconds).
+    event_retention: i64,
     /// Throttle rows older than the longest window are of no use.
     longest_window: i64,
 }
@@ -106,6 +117,7 @@ impl Accounts {
                 sign_up,
                 password_check: login_from,
                 retention: seconds(config.sweep_retention),
+                event_retention: seconds(config.security_event_retention),
                 longest_window: login_from.window.max(sign_up.window),
             },
             slots: AddressSlots::new(config.hash_max_concurrent_per_address),
@@ -147,8 +159,9 @@ impl Accounts {
         &self,
         email: Email,
         password: Password,
-        client: IpAddr,
+        origin: &Origin,
     ) -> Result<User, Error> {
+        let client = origin.address;
         let _slot = self.slot(client)?;
         let now = self.clock.now();
         self.count(
@@ -165,6 +178,9 @@ impl Accounts {
             create_time: now,
         };
         self.store.insert_user(&user, &password_hash).await?;
+        self.store
+            .record_event(&user.id, EventKind::SignUp, now, origin)
+            .await?;
         tracing::info!(user_id = %user.id, "signed up");
         Ok(user)
     }
@@ -176,8 +192,9 @@ impl Accounts {
         &self,
         email: &Email,
         password: SecretString,
-        client: IpAddr,
+        origin: &Origin,
     ) -> Result<Tokens, Error> {
+        let client = origin.address;
         // Held through the slow-down and the hash: one address cannot park
         // more than its share of attempts here.
         let _slot = self.slot(client)?;
@@ -219,6 +236,12 @@ impl Accounts {
         };
         if !self.hasher.verify(password, hash).await? {
             tracing::info!("login refused: bad credentials");
+            if let Some(user) = &user {
+                // The owner sees attempts on their account in its activity.
+                self.store
+                    .record_event(&user.id, EventKind::LoginFailed, now, origin)
+                    .await?;
+            }
             return Err(Error::BadCredentials);
         }
         let Some(user) = user else {
@@ -240,7 +263,11 @@ impl Accounts {
                 now,
                 now + self.refresh_ttl,
                 &hash_refresh_token(&refresh_token),
+                origin,
             )
+            .await?;
+        self.store
+            .record_event(&user.id, EventKind::Login, now, origin)
             .await?;
         tracing::info!(user_id = %user.id, session_id = %session_id, "logged in");
         let access = self.keys.issue(&user.id, &user.email, &session_id, now)?;
@@ -252,7 +279,7 @@ impl Accounts {
     }
 
     /// Trades a refresh token for new tokens; a reused one ends its session.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, Error> {
+    pub async fn refresh(&self, refresh_token: &str, origin: &Origin) -> Result<Tokens, Error> {
         if refresh_token.is_empty() {
             return Err(Error::invalid("refresh_token", "is required"));
         }
@@ -265,6 +292,7 @@ impl Accounts {
                 &hash_refresh_token(&next),
                 now,
                 now + self.refresh_ttl,
+                origin,
             )
             .await?;
         match outcome {
@@ -281,6 +309,9 @@ impl Accounts {
                 user_id,
             } => {
                 tracing::warn!(%session_id, %user_id, "refresh token reused: session revoked");
+                self.store
+                    .record_event(&user_id, EventKind::RefreshReuseDetected, now, origin)
+                    .await?;
                 Err(Error::unauthenticated(
                     "refresh token already used; the session has been revoked, log in again",
                 ))
@@ -295,16 +326,23 @@ impl Accounts {
     /// work: a signature check and one primary-key lookup.
     pub async fn authenticate(&self, access_token: &str) -> Result<Bearer, Error> {
         let claims = self.keys.verify(access_token)?;
-        let user = self
+        let (user, last_use_time) = self
             .store
             .live_session_user(&claims.sid, &claims.sub)
             .await?
             .ok_or(Error::unauthenticated("session has ended; log in again"))?;
+        let now = self.clock.now();
+        if now - last_use_time >= LAST_USE_PRECISION {
+            self.store.touch_session(&claims.sid, now).await?;
+        }
         Ok(Bearer { claims, user })
     }
 
-    pub async fn logout(&self, bearer: &Bearer) -> Result<(), Error> {
+    pub async fn logout(&self, bearer: &Bearer, origin: &Origin) -> Result<(), Error> {
         self.store.revoke_session(&bearer.claims.sid).await?;
+        self.store
+            .record_event(&bearer.user.id, EventKind::Logout, self.clock.now(), origin)
+            .await?;
         tracing::info!(user_id = %bearer.user.id, session_id = %bearer.claims.sid, "logged out");
         Ok(())
     }
@@ -317,11 +355,11 @@ impl Accounts {
         bearer: &Bearer,
         current: SecretString,
         new: String,
-        client: IpAddr,
+        origin: &Origin,
     ) -> Result<(), Error> {
         let email = Email::parse(&bearer.user.email)?;
         let new = Password::parse(new, &email, "new_password")?;
-        let _slot = self.slot(client)?;
+        let _slot = self.slot(origin.address)?;
         let counter = Counter::PasswordCheck(&bearer.user.id);
         self.count(
             counter,
@@ -340,8 +378,118 @@ impl Accounts {
         self.store
             .revoke_other_sessions(&bearer.user.id, &bearer.claims.sid)
             .await?;
+        self.store
+            .record_event(
+                &bearer.user.id,
+                EventKind::PasswordChanged,
+                self.clock.now(),
+                origin,
+            )
+            .await?;
         tracing::info!(user_id = %bearer.user.id, "password changed; other sessions revoked");
         Ok(())
+    }
+
+    /// The bearer's live sessions, the most recently used first, each with
+    /// whether it is the bearer's own.
+    pub async fn sessions(&self, bearer: &Bearer) -> Result<Vec<(SessionInfo, bool)>, Error> {
+        let sessions = self
+            .store
+            .live_sessions(&bearer.user.id, self.clock.now())
+            .await?;
+        Ok(sessions
+            .into_iter()
+            .map(|session| {
+                let current = session.id == bearer.claims.sid;
+                (session, current)
+            })
+            .collect())
+    }
+
+    /// Ends one of the bearer's own live sessions.
+    pub async fn revoke_session(
+        &self,
+        bearer: &Bearer,
+        session_id: &str,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        let now = self.clock.now();
+        if !self
+            .store
+            .revoke_user_session(&bearer.user.id, session_id, now)
+            .await?
+        {
+            return Err(Error::SessionNotFound);
+        }
+        self.store
+            .record_event(&bearer.user.id, EventKind::SessionRevoked, now, origin)
+            .await?;
+        tracing::info!(user_id = %bearer.user.id, %session_id, "session revoked");
+        Ok(())
+    }
+
+    /// Ends every session of the bearer's but the bearer's own; returns how many.
+    pub async fn revoke_other_sessions(
+        &self,
+        bearer: &Bearer,
+        origin: &Origin,
+    ) -> Result<u64, Error> {
+        let revoked = self
+            .store
+            .revoke_other_sessions(&bearer.user.id, &bearer.claims.sid)
+            .await?;
+        if revoked > 0 {
+            self.store
+                .record_event(
+                    &bearer.user.id,
+                    EventKind::SessionRevoked,
+                    self.clock.now(),
+                    origin,
+                )
+                .await?;
+        }
+        tracing::info!(user_id = %bearer.user.id, revoked, "other sessions revoked");
+        Ok(revoked)
+    }
+
+    /// One page of the bearer's security events, newest first, and the token
+    /// of the next page (empty on the last). `page_token` is the previous
+    /// page's; `page_size` 0 means the default, larger than the maximum the maximum.
+    pub async fn security_events(
+        &self,
+        bearer: &Bearer,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<(Vec<SecurityEvent>, String), Error> {
+        let size = match i64::from(page_size) {
+            0 => EVENTS_PAGE_DEFAULT,
+            size if size < 0 => {
+                return Err(Error::invalid("page_size", "must not be negative"));
+            }
+            size => size.min(EVENTS_PAGE_MAX),
+        };
+        // A token is the id of the last event of the previous page.
+        let before = match page_token {
+            "" => None,
+            token if token.len() <= 36 && uuid::Uuid::try_parse(token).is_ok() => Some(token),
+            _ => {
+                return Err(Error::invalid(
+                    "page_token",
+                    "is not a next_page_token from ListSecurityEvents; leave it empty for the first page",
+                ));
+            }
+        };
+        let mut events = self.store.events(&bearer.user.id, before, size + 1).await?;
+        let next = if events.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+            events.truncate(events.len() - 1);
+            events
+                .last()
+                .map(|event| event.id.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok((events, next))
     }
 }
 
@@ -353,7 +501,12 @@ impl Accounts {
         let now = self.clock.now();
         let kept_since = now - self.limits.retention;
         self.store
-            .sweep(kept_since, kept_since, now - self.limits.longest_window)
+            .sweep(
+                kept_since,
+                kept_since,
+                now - self.limits.longest_window,
+                now - self.limits.event_retention,
+            )
             .await
     }
 }
@@ -400,6 +553,13 @@ mod tests {
     const EMAIL: &str = "ada@example.com";
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
+    fn home() -> Origin {
+        Origin {
+            address: HOME,
+            user_agent: "unit test".into(),
+        }
+    }
+
     /// Accounts on a private database, with a clock the test moves.
     async fn accounts(adjust: impl FnOnce(&mut Config)) -> (Accounts, Clock, Store, TestDatabase) {
         let database = TestDatabase::create().await;
@@ -420,14 +580,14 @@ mod tests {
         );
         let email = Email::parse(EMAIL).unwrap();
         let password = Password::parse(PASSWORD.into(), &email, "password").unwrap();
-        accounts.sign_up(email, password, HOME).await.unwrap();
+        accounts.sign_up(email, password, &home()).await.unwrap();
         (accounts, clock, store, database)
     }
 
     async fn login(accounts: &Accounts, password: &str) -> Result<Tokens, Error> {
         let email = Email::parse(EMAIL).unwrap();
         accounts
-            .login(&email, SecretString::from(password), HOME)
+            .login(&email, SecretString::from(password), &home())
             .await
     }
 
@@ -480,7 +640,10 @@ mod tests {
         })
         .await;
         let first = login(&accounts, PASSWORD).await.unwrap();
-        let rotated = accounts.refresh(&first.refresh_token).await.unwrap();
+        let rotated = accounts
+            .refresh(&first.refresh_token, &home())
+            .await
+            .unwrap();
         login(&accounts, "not the password").await.unwrap_err();
         assert_eq!(accounts.sweep().await.unwrap(), 0, "nothing is old yet");
 
@@ -496,12 +659,33 @@ mod tests {
         assert!(accounts.sweep().await.unwrap() >= 3);
         assert!(accounts.authenticate(&first.access.token).await.is_err());
         assert!(matches!(
-            accounts.refresh(&rotated.refresh_token).await,
+            accounts.refresh(&rotated.refresh_token, &home()).await,
             Err(Error::Unauthenticated(_))
         ));
         accounts
             .authenticate(&later.access.token)
             .await
             .expect("the later session is live");
+    }
+
+    /// Security events are kept for their own retention, apart from sessions.
+    #[tokio::test]
+    async fn the_sweep_deletes_security_events_past_their_retention() {
+        let (accounts, clock, store, _database) = accounts(|config| {
+            config.security_event_retention = Duration::from_secs(100);
+        })
+        .await;
+        let session = login(&accounts, PASSWORD).await.unwrap();
+        let user_id = session.user.id.clone();
+        assert_eq!(store.events(&user_id, None, 10).await.unwrap().len(), 2);
+        clock.advance(101);
+        login(&accounts, "not the password").await.unwrap_err();
+        accounts.sweep().await.unwrap();
+        let kept = store.events(&user_id, None, 10).await.unwrap();
+        assert_eq!(
+            kept.iter().map(|event| event.kind).collect::<Vec<_>>(),
+            [EventKind::LoginFailed],
+            "sign-up and login are past the retention; the failure is not"
+        );
     }
 }

@@ -107,6 +107,10 @@ pub struct Config {
     /// token is still recognised as reuse for that long).
     #[arg(long, env = "SWEEP_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
     pub sweep_retention: Duration,
+
+    /// How long security events (ListSecurityEvents) are kept.
+    #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
+    pub security_event_retention: Duration,
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {

@@ -41,6 +41,9 @@ pub enum Error {
     /// flight, or the hashing queue is full.
     #[error("too many password checks in progress; try again in {}", status::minutes_and_seconds(*retry_after))]
     HashingBusy { retry_after: Duration },
+    /// The session named is not a live session of the caller's: NOT_FOUND.
+    #[error("no live session of yours has this id; ListSessions shows them")]
+    SessionNotFound,
     /// Our fault (the database, or anything else): UNAVAILABLE or INTERNAL.
     #[error(transparent)]
     Failed(#[from] Failure),
@@ -53,6 +56,7 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(violation) => status::invalid_argument(&violation),
             Error::EmailTaken => Status::already_exists(error.to_string()),
+            Error::SessionNotFound => Status::not_found(error.to_string()),
             Error::BadCredentials | Error::Unauthenticated(_) => {
                 Status::unauthenticated(error.to_string())
             }

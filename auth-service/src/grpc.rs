@@ -2,13 +2,17 @@
 //! `TokenService` (internal). Each handler parses the request into domain
 //! types, calls `Accounts`, and translates the result back.
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
 use proto::auth::v1::{
     ChangePasswordRequest, ChangePasswordResponse, GetCurrentUserRequest, GetCurrentUserResponse,
-    LoginRequest, LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
-    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
-    auth_service_server::AuthService, token_service_server::TokenService,
+    ListSecurityEventsRequest, ListSecurityEventsResponse, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    RefreshRequest, RefreshResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
+    RevokeSessionRequest, RevokeSessionResponse, SecurityEvent as ProtoSecurityEvent,
+    Session as ProtoSession, SignUpRequest, SignUpResponse, User as ProtoUser,
+    ValidateTokenRequest, ValidateTokenResponse, auth_service_server::AuthService,
+    security_event::Kind, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
 use secrecy::SecretString;
@@ -17,6 +21,7 @@ use tonic::{Request, Response, Status, metadata::MetadataMap};
 
 use crate::{
     accounts::{Accounts, Bearer, Tokens},
+    activity::{EventKind, Origin},
     email::Email,
     error::Error,
     password::Password,
@@ -28,6 +33,8 @@ use crate::{
 pub const ACCESS_TOKEN_MAX_BYTES: usize = 4096;
 /// Refresh tokens are 43 characters; anything longer is not one of ours.
 const REFRESH_TOKEN_MAX_BYTES: usize = 128;
+/// Session ids are UUIDs (36 characters); anything longer names no session.
+const SESSION_ID_MAX_BYTES: usize = 64;
 /// A password of at most 128 characters (the sign-up rule) is at most 512
 /// bytes; a longer one cannot be anyone's, and is not hashed.
 const PASSWORD_MAX_BYTES: usize = 512;
@@ -51,9 +58,13 @@ impl AuthApi {
         Self { accounts }
     }
 
-    /// The client's address, as throttles count it (see `TRUSTED_PROXIES`).
-    fn client<T>(request: &Request<T>) -> IpAddr {
-        ClientAddress::of(request.extensions())
+    /// Where the request came from: the client's address, as throttles count
+    /// it (see `TRUSTED_PROXIES`), and its user agent.
+    fn origin<T>(request: &Request<T>) -> Origin {
+        Origin::new(
+            ClientAddress::of(request.extensions()),
+            request.metadata().as_ref(),
+        )
     }
 
     /// The caller of a bearer-protected RPC, from `authorization: Bearer <token>`.
@@ -104,11 +115,11 @@ impl AuthService for AuthApi {
         &self,
         request: Request<SignUpRequest>,
     ) -> Result<Response<SignUpResponse>, Status> {
-        let client = Self::client(&request);
+        let origin = Self::origin(&request);
         let SignUpRequest { email, password } = request.into_inner();
         let email = Email::parse(&email)?;
         let password = Password::parse(password, &email, "password")?;
-        let created = self.accounts.sign_up(email, password, client).await?;
+        let created = self.accounts.sign_up(email, password, &origin).await?;
         Ok(Response::new(SignUpResponse {
             user: Some(proto_user(&created)),
         }))
@@ -118,14 +129,14 @@ impl AuthService for AuthApi {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
-        let client = Self::client(&request);
+        let origin = Self::origin(&request);
         let LoginRequest { email, password } = request.into_inner();
         // A malformed email is refused before anything is counted or stored.
         let email = Email::parse(&email)?;
         bounded_password(&password, "password")?;
         let tokens = self
             .accounts
-            .login(&email, SecretString::from(password), client)
+            .login(&email, SecretString::from(password), &origin)
             .await?;
         Ok(Response::new(tokens_response!(
             LoginResponse,
@@ -138,13 +149,14 @@ impl AuthService for AuthApi {
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<RefreshResponse>, Status> {
+        let origin = Self::origin(&request);
         let RefreshRequest { refresh_token } = request.into_inner();
         if refresh_token.len() > REFRESH_TOKEN_MAX_BYTES {
             return Err(
                 Error::unauthenticated("invalid or expired refresh token; log in again").into(),
             );
         }
-        let tokens = self.accounts.refresh(&refresh_token).await?;
+        let tokens = self.accounts.refresh(&refresh_token, &origin).await?;
         Ok(Response::new(tokens_response!(
             RefreshResponse,
             tokens,
@@ -157,7 +169,9 @@ impl AuthService for AuthApi {
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
         let bearer = self.bearer(request.metadata()).await?;
-        self.accounts.logout(&bearer).await?;
+        self.accounts
+            .logout(&bearer, &Self::origin(&request))
+            .await?;
         Ok(Response::new(LogoutResponse {}))
     }
 
@@ -176,7 +190,7 @@ impl AuthService for AuthApi {
         request: Request<ChangePasswordRequest>,
     ) -> Result<Response<ChangePasswordResponse>, Status> {
         let bearer = self.bearer(request.metadata()).await?;
-        let client = Self::client(&request);
+        let origin = Self::origin(&request);
         let ChangePasswordRequest {
             current_password,
             new_password,
@@ -187,10 +201,105 @@ impl AuthService for AuthApi {
                 &bearer,
                 SecretString::from(current_password),
                 new_password,
-                client,
+                &origin,
             )
             .await?;
         Ok(Response::new(ChangePasswordResponse {}))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Result<Response<ListSessionsResponse>, Status> {
+        let bearer = self.bearer(request.metadata()).await?;
+        let sessions = self.accounts.sessions(&bearer).await?;
+        Ok(Response::new(ListSessionsResponse {
+            sessions: sessions
+                .into_iter()
+                .map(|(session, current)| ProtoSession {
+                    id: session.id,
+                    create_time: Some(timestamp(session.create_time)),
+                    last_use_time: Some(timestamp(session.last_use_time)),
+                    client_address: session.client_address,
+                    user_agent: session.user_agent,
+                    current,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<RevokeSessionRequest>,
+    ) -> Result<Response<RevokeSessionResponse>, Status> {
+        let bearer = self.bearer(request.metadata()).await?;
+        let origin = Self::origin(&request);
+        let RevokeSessionRequest { session_id } = request.into_inner();
+        if session_id.is_empty() {
+            return Err(
+                Error::invalid("session_id", "is required; ListSessions shows them").into(),
+            );
+        }
+        if session_id.len() > SESSION_ID_MAX_BYTES {
+            return Err(Error::SessionNotFound.into());
+        }
+        self.accounts
+            .revoke_session(&bearer, &session_id, &origin)
+            .await?;
+        Ok(Response::new(RevokeSessionResponse {}))
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        request: Request<RevokeOtherSessionsRequest>,
+    ) -> Result<Response<RevokeOtherSessionsResponse>, Status> {
+        let bearer = self.bearer(request.metadata()).await?;
+        let revoked = self
+            .accounts
+            .revoke_other_sessions(&bearer, &Self::origin(&request))
+            .await?;
+        Ok(Response::new(RevokeOtherSessionsResponse {
+            revoked_count: i32::try_from(revoked).unwrap_or(i32::MAX),
+        }))
+    }
+
+    async fn list_security_events(
+        &self,
+        request: Request<ListSecurityEventsRequest>,
+    ) -> Result<Response<ListSecurityEventsResponse>, Status> {
+        let bearer = self.bearer(request.metadata()).await?;
+        let ListSecurityEventsRequest {
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let (events, next_page_token) = self
+            .accounts
+            .security_events(&bearer, page_size, &page_token)
+            .await?;
+        Ok(Response::new(ListSecurityEventsResponse {
+            events: events
+                .into_iter()
+                .map(|event| ProtoSecurityEvent {
+                    kind: proto_kind(event.kind).into(),
+                    create_time: Some(timestamp(event.create_time)),
+                    client_address: event.client_address,
+                    user_agent: event.user_agent,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+}
+
+fn proto_kind(kind: EventKind) -> Kind {
+    match kind {
+        EventKind::SignUp => Kind::SignUp,
+        EventKind::Login => Kind::Login,
+        EventKind::LoginFailed => Kind::LoginFailed,
+        EventKind::Logout => Kind::Logout,
+        EventKind::RefreshReuseDetected => Kind::RefreshReuseDetected,
+        EventKind::PasswordChanged => Kind::PasswordChanged,
+        EventKind::SessionRevoked => Kind::SessionRevoked,
     }
 }
 

@@ -5,6 +5,7 @@
 //! tests and the one-process stack start the real thing.
 
 mod accounts;
+mod activity;
 mod address_slots;
 mod clock;
 pub mod config;

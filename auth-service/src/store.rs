@@ -3,7 +3,11 @@
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
-use crate::{error::Error, user::User};
+use crate::{
+    activity::{EventKind, Origin, SecurityEvent, SessionInfo},
+    error::Error,
+    user::User,
+};
 
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
@@ -145,15 +149,22 @@ impl Store {
 
     /// Deletes what nobody can use any more: sessions that expired before
     /// `expired_before` (their refresh tokens go with them), refresh tokens
-    /// used before `used_before`, and throttle windows that started before
-    /// `windows_before`. Returns the rows deleted.
+    /// used before `used_before`, throttle windows that started before
+    /// `windows_before`, and security events older than `events_before`.
+    /// Returns the rows deleted.
     pub async fn sweep(
         &self,
         expired_before: i64,
         used_before: i64,
         windows_before: i64,
+        events_before: i64,
     ) -> Result<u64, Error> {
         let mut deleted = 0;
+        deleted += sqlx::query("DELETE FROM security_events WHERE create_time < $1")
+            .bind(events_before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         deleted += sqlx::query(
             "DELETE FROM refresh_tokens WHERE session_id IN
                  (SELECT id FROM sessions WHERE expire_time < $1)",
@@ -188,15 +199,21 @@ impl Store {
         now: i64,
         expire_time: i64,
         refresh_hash: &str,
+        origin: &Origin,
     ) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, create_time, expire_time, revoked) VALUES ($1, $2, $3, $4, FALSE)")
-            .bind(session_id)
-            .bind(user_id)
-            .bind(now)
-            .bind(expire_time)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, create_time, expire_time, revoked, last_use_time, client_address, user_agent)
+             VALUES ($1, $2, $3, $4, FALSE, $3, $5, $6)",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(expire_time)
+        .bind(origin.address.to_string())
+        .bind(&origin.user_agent)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, used, create_time) VALUES ($1, $2, FALSE, $3)")
             .bind(refresh_hash)
             .bind(session_id)
@@ -217,6 +234,7 @@ impl Store {
         new_hash: &str,
         now: i64,
         expire_time: i64,
+        origin: &Origin,
     ) -> Result<Refreshed, Error> {
         let mut tx = self.pool.begin().await?;
         let claimed = sqlx::query(
@@ -265,24 +283,31 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE sessions SET expire_time = $1 WHERE id = $2")
-            .bind(expire_time)
-            .bind(&session_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET expire_time = $1, last_use_time = $2, client_address = $3, user_agent = $4
+             WHERE id = $5",
+        )
+        .bind(expire_time)
+        .bind(now)
+        .bind(origin.address.to_string())
+        .bind(&origin.user_agent)
+        .bind(&session_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Refreshed::Rotated { session_id, user })
     }
 
-    /// The user of session `session_id` if the session is live and belongs to
-    /// `user_id`: one primary-key lookup joined with the user.
+    /// The user of session `session_id`, and when the session was last used,
+    /// if the session is live and belongs to `user_id`: one primary-key lookup
+    /// joined with the user.
     pub async fn live_session_user(
         &self,
         session_id: &str,
         user_id: &str,
-    ) -> Result<Option<User>, Error> {
+    ) -> Result<Option<(User, i64)>, Error> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.create_time
+            "SELECT u.id, u.email, u.create_time, s.last_use_time
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked = FALSE",
         )
@@ -290,7 +315,121 @@ impl Store {
         .bind(user_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((user_from_row(&row)?, row.try_get("last_use_time")?)))
+    }
+
+    /// Records that session `session_id` was used at `now`.
+    pub async fn touch_session(&self, session_id: &str, now: i64) -> Result<(), Error> {
+        sqlx::query("UPDATE sessions SET last_use_time = $1 WHERE id = $2 AND last_use_time < $1")
+            .bind(now)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The live sessions of `user_id` at `now`, the most recently used first.
+    pub async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<SessionInfo>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, create_time, last_use_time, client_address, user_agent FROM sessions
+             WHERE user_id = $1 AND revoked = FALSE AND expire_time > $2
+             ORDER BY last_use_time DESC, id DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionInfo {
+                    id: row.try_get("id")?,
+                    create_time: row.try_get("create_time")?,
+                    last_use_time: row.try_get("last_use_time")?,
+                    client_address: row.try_get("client_address")?,
+                    user_agent: row.try_get("user_agent")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Error::from)
+    }
+
+    /// Revokes session `session_id` if it is a live session of `user_id`;
+    /// says whether it was.
+    pub async fn revoke_user_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> Result<bool, Error> {
+        let revoked = sqlx::query(
+            "UPDATE sessions SET revoked = TRUE
+             WHERE id = $1 AND user_id = $2 AND revoked = FALSE AND expire_time > $3",
+        )
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(revoked > 0)
+    }
+
+    /// Records `kind` for `user_id`.
+    pub async fn record_event(
+        &self,
+        user_id: &str,
+        kind: EventKind,
+        now: i64,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO security_events (id, user_id, kind, create_time, client_address, user_agent)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(user_id)
+        .bind(kind.as_str())
+        .bind(now)
+        .bind(origin.address.to_string())
+        .bind(&origin.user_agent)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` events of `user_id`, newest first, older than the event
+    /// `before` when given. Kinds this version does not know are left out.
+    pub async fn events(
+        &self,
+        user_id: &str,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SecurityEvent>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, kind, create_time, client_address, user_agent FROM security_events
+             WHERE user_id = $1 AND ($2 = '' OR id < $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(before.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            if let Some(kind) = EventKind::from_stored(&kind) {
+                events.push(SecurityEvent {
+                    id: row.try_get("id")?,
+                    kind,
+                    create_time: row.try_get("create_time")?,
+                    client_address: row.try_get("client_address")?,
+                    user_agent: row.try_get("user_agent")?,
+                });
+            }
+        }
+        Ok(events)
     }
 
     pub async fn revoke_session(&self, session_id: &str) -> Result<(), Error> {
@@ -301,13 +440,15 @@ impl Store {
         Ok(())
     }
 
-    /// Revokes every session of `user_id` except `keep`.
-    pub async fn revoke_other_sessions(&self, user_id: &str, keep: &str) -> Result<(), Error> {
-        sqlx::query("UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND id <> $2")
-            .bind(user_id)
-            .bind(keep)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Revokes every live session of `user_id` except `keep`; returns how many.
+    pub async fn revoke_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, Error> {
+        Ok(sqlx::query(
+            "UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND id <> $2 AND revoked = FALSE",
+        )
+        .bind(user_id)
+        .bind(keep)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
     }
 }

@@ -96,6 +96,17 @@ impl TestAuth {
         AuthServiceClient::new(endpoint.connect_lazy())
     }
 
+    /// A client from `ip` whose user agent begins with `user_agent`, as a
+    /// particular device would call.
+    pub fn device(&self, ip: &str, user_agent: &'static str) -> AuthServiceClient<Channel> {
+        let endpoint = Endpoint::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .local_address(Some(ip.parse().unwrap()))
+            .user_agent(user_agent)
+            .unwrap();
+        AuthServiceClient::new(endpoint.connect_lazy())
+    }
+
     /// The rows of the throttle table, straight from the database.
     pub async fn throttle_rows(&self) -> i64 {
         use sqlx::{Connection, Row};

@@ -2,8 +2,8 @@
 // @generated from file todo/auth/v1/auth.proto (package todo.auth.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file todo/auth/v1/auth.proto.
  */
 export const file_todo_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Chd0b2RvL2F1dGgvdjEvYXV0aC5wcm90bxIMdG9kby5hdXRoLnYxIlIKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiMgoOU2lnblVwUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKGAQoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiiAEKD1JlZnJlc2hSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjoKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIiwKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EhQKDGFjY2Vzc190b2tlbhgBIAEoCSJ8ChVWYWxpZGF0ZVRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLbAwoLQXV0aFNlcnZpY2USQwoGU2lnblVwEhsudG9kby5hdXRoLnYxLlNpZ25VcFJlcXVlc3QaHC50b2RvLmF1dGgudjEuU2lnblVwUmVzcG9uc2USQAoFTG9naW4SGi50b2RvLmF1dGgudjEuTG9naW5SZXF1ZXN0GhsudG9kby5hdXRoLnYxLkxvZ2luUmVzcG9uc2USRgoHUmVmcmVzaBIcLnRvZG8uYXV0aC52MS5SZWZyZXNoUmVxdWVzdBodLnRvZG8uYXV0aC52MS5SZWZyZXNoUmVzcG9uc2USQwoGTG9nb3V0EhsudG9kby5hdXRoLnYxLkxvZ291dFJlcXVlc3QaHC50b2RvLmF1dGgudjEuTG9nb3V0UmVzcG9uc2USWwoOR2V0Q3VycmVudFVzZXISIy50b2RvLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXF1ZXN0GiQudG9kby5hdXRoLnYxLkdldEN1cnJlbnRVc2VyUmVzcG9uc2USWwoOQ2hhbmdlUGFzc3dvcmQSIy50b2RvLmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0GiQudG9kby5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2UyaAoMVG9rZW5TZXJ2aWNlElgKDVZhbGlkYXRlVG9rZW4SIi50b2RvLmF1dGgudjEuVmFsaWRhdGVUb2tlblJlcXVlc3QaIy50b2RvLmF1dGgudjEuVmFsaWRhdGVUb2tlblJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Chd0b2RvL2F1dGgvdjEvYXV0aC5wcm90bxIMdG9kby5hdXRoLnYxIlIKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiMgoOU2lnblVwUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKGAQoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiiAEKD1JlZnJlc2hSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjoKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIiwKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EhQKDGFjY2Vzc190b2tlbhgBIAEoCSJ8ChVWYWxpZGF0ZVRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK2AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF91c2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiPwoUTGlzdFNlc3Npb25zUmVzcG9uc2USJwoIc2Vzc2lvbnMYASADKAsyFS50b2RvLmF1dGgudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIcChpSZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdCI0ChtSZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSLbAgoNU2VjdXJpdHlFdmVudBIuCgRraW5kGAEgASgOMiAudG9kby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQuS2luZBIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCSK8AQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9TSUdOX1VQEAESDgoKS0lORF9MT0dJThACEhUKEUtJTkRfTE9HSU5fRkFJTEVEEAMSDwoLS0lORF9MT0dPVVQQBBIfChtLSU5EX1JFRlJFU0hfUkVVU0VfREVURUNURUQQBRIZChVLSU5EX1BBU1NXT1JEX0NIQU5HRUQQBhIYChRLSU5EX1NFU1NJT05fUkVWT0tFRBAHIkIKGUxpc3RTZWN1cml0eUV2ZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoaTGlzdFNlY3VyaXR5RXZlbnRzUmVzcG9uc2USKwoGZXZlbnRzGAEgAygLMhsudG9kby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMuEGCgtBdXRoU2VydmljZRJDCgZTaWduVXASGy50b2RvLmF1dGgudjEuU2lnblVwUmVxdWVzdBocLnRvZG8uYXV0aC52MS5TaWduVXBSZXNwb25zZRJACgVMb2dpbhIaLnRvZG8uYXV0aC52MS5Mb2dpblJlcXVlc3QaGy50b2RvLmF1dGgudjEuTG9naW5SZXNwb25zZRJGCgdSZWZyZXNoEhwudG9kby5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0Gh0udG9kby5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZRJDCgZMb2dvdXQSGy50b2RvLmF1dGgudjEuTG9nb3V0UmVxdWVzdBocLnRvZG8uYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJbCg5HZXRDdXJyZW50VXNlchIjLnRvZG8uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaJC50b2RvLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZRJbCg5DaGFuZ2VQYXNzd29yZBIjLnRvZG8uYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaJC50b2RvLmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJVCgxMaXN0U2Vzc2lvbnMSIS50b2RvLmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBoiLnRvZG8uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJYCg1SZXZva2VTZXNzaW9uEiIudG9kby5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiMudG9kby5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJqChNSZXZva2VPdGhlclNlc3Npb25zEigudG9kby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0GikudG9kby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJnChJMaXN0U2VjdXJpdHlFdmVudHMSJy50b2RvLmF1dGgudjEuTGlzdFNlY3VyaXR5RXZlbnRzUmVxdWVzdBooLnRvZG8uYXV0aC52MS5MaXN0U2VjdXJpdHlFdmVudHNSZXNwb25zZTJoCgxUb2tlblNlcnZpY2USWAoNVmFsaWRhdGVUb2tlbhIiLnRvZG8uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVxdWVzdBojLnRvZG8uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * User is an account as clients see it; the password hash never leaves the service.
@@ -418,6 +418,340 @@ export const ValidateTokenResponseSchema: GenMessage<ValidateTokenResponse> = /*
   messageDesc(file_todo_auth_v1_auth, 14);
 
 /**
+ * Session is one signed-in device or client of a user.
+ *
+ * @generated from message todo.auth.v1.Session
+ */
+export type Session = Message<"todo.auth.v1.Session"> & {
+  /**
+   * The session's id.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When the session began (the login).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the session was last used: its latest login, refresh or call,
+   * to within a few minutes.
+   *
+   * @generated from field: google.protobuf.Timestamp last_use_time = 3;
+   */
+  lastUseTime?: Timestamp | undefined;
+
+  /**
+   * The client address the session was last used from.
+   *
+   * @generated from field: string client_address = 4;
+   */
+  clientAddress: string;
+
+  /**
+   * The user agent the session was last used with, as the client sent it
+   * (at most 256 characters).
+   *
+   * @generated from field: string user_agent = 5;
+   */
+  userAgent: string;
+
+  /**
+   * Whether this is the session of the calling access token.
+   *
+   * @generated from field: bool current = 6;
+   */
+  current: boolean;
+};
+
+/**
+ * Describes the message todo.auth.v1.Session.
+ * Use `create(SessionSchema)` to create a new message.
+ */
+export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 15);
+
+/**
+ * ListSessionsRequest is empty: the user is the one of the bearer token.
+ *
+ * @generated from message todo.auth.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"todo.auth.v1.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 16);
+
+/**
+ * ListSessionsResponse lists the user's live sessions.
+ *
+ * @generated from message todo.auth.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"todo.auth.v1.ListSessionsResponse"> & {
+  /**
+   * The live sessions, the most recently used first.
+   *
+   * @generated from field: repeated todo.auth.v1.Session sessions = 1;
+   */
+  sessions: Session[];
+};
+
+/**
+ * Describes the message todo.auth.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 17);
+
+/**
+ * RevokeSessionRequest names the session to end.
+ *
+ * @generated from message todo.auth.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"todo.auth.v1.RevokeSessionRequest"> & {
+  /**
+   * The id of one of the calling user's sessions (from ListSessions).
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 18);
+
+/**
+ * RevokeSessionResponse is empty.
+ *
+ * @generated from message todo.auth.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"todo.auth.v1.RevokeSessionResponse"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 19);
+
+/**
+ * RevokeOtherSessionsRequest is empty: every session but the caller's ends.
+ *
+ * @generated from message todo.auth.v1.RevokeOtherSessionsRequest
+ */
+export type RevokeOtherSessionsRequest = Message<"todo.auth.v1.RevokeOtherSessionsRequest"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.RevokeOtherSessionsRequest.
+ * Use `create(RevokeOtherSessionsRequestSchema)` to create a new message.
+ */
+export const RevokeOtherSessionsRequestSchema: GenMessage<RevokeOtherSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 20);
+
+/**
+ * RevokeOtherSessionsResponse says how many sessions ended.
+ *
+ * @generated from message todo.auth.v1.RevokeOtherSessionsResponse
+ */
+export type RevokeOtherSessionsResponse = Message<"todo.auth.v1.RevokeOtherSessionsResponse"> & {
+  /**
+   * The number of sessions revoked.
+   *
+   * @generated from field: int32 revoked_count = 1;
+   */
+  revokedCount: number;
+};
+
+/**
+ * Describes the message todo.auth.v1.RevokeOtherSessionsResponse.
+ * Use `create(RevokeOtherSessionsResponseSchema)` to create a new message.
+ */
+export const RevokeOtherSessionsResponseSchema: GenMessage<RevokeOtherSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 21);
+
+/**
+ * SecurityEvent is one thing that happened to an account.
+ *
+ * @generated from message todo.auth.v1.SecurityEvent
+ */
+export type SecurityEvent = Message<"todo.auth.v1.SecurityEvent"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: todo.auth.v1.SecurityEvent.Kind kind = 1;
+   */
+  kind: SecurityEvent_Kind;
+
+  /**
+   * When it happened.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * The client address the request came from (for refresh-token reuse, the
+   * address that presented the used token).
+   *
+   * @generated from field: string client_address = 3;
+   */
+  clientAddress: string;
+
+  /**
+   * The user agent of the request, as the client sent it.
+   *
+   * @generated from field: string user_agent = 4;
+   */
+  userAgent: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.SecurityEvent.
+ * Use `create(SecurityEventSchema)` to create a new message.
+ */
+export const SecurityEventSchema: GenMessage<SecurityEvent> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 22);
+
+/**
+ * What happened.
+ *
+ * @generated from enum todo.auth.v1.SecurityEvent.Kind
+ */
+export enum SecurityEvent_Kind {
+  /**
+   * Never sent; the zero value of the enum.
+   *
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The account was created.
+   *
+   * @generated from enum value: KIND_SIGN_UP = 1;
+   */
+  SIGN_UP = 1,
+
+  /**
+   * A login succeeded.
+   *
+   * @generated from enum value: KIND_LOGIN = 2;
+   */
+  LOGIN = 2,
+
+  /**
+   * A login with this account's email failed (wrong password).
+   *
+   * @generated from enum value: KIND_LOGIN_FAILED = 3;
+   */
+  LOGIN_FAILED = 3,
+
+  /**
+   * A session logged out.
+   *
+   * @generated from enum value: KIND_LOGOUT = 4;
+   */
+  LOGOUT = 4,
+
+  /**
+   * A used refresh token was presented again; its session was revoked.
+   *
+   * @generated from enum value: KIND_REFRESH_REUSE_DETECTED = 5;
+   */
+  REFRESH_REUSE_DETECTED = 5,
+
+  /**
+   * The password was changed.
+   *
+   * @generated from enum value: KIND_PASSWORD_CHANGED = 6;
+   */
+  PASSWORD_CHANGED = 6,
+
+  /**
+   * A session was revoked (RevokeSession or RevokeOtherSessions).
+   *
+   * @generated from enum value: KIND_SESSION_REVOKED = 7;
+   */
+  SESSION_REVOKED = 7,
+}
+
+/**
+ * Describes the enum todo.auth.v1.SecurityEvent.Kind.
+ */
+export const SecurityEvent_KindSchema: GenEnum<SecurityEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_todo_auth_v1_auth, 22, 0);
+
+/**
+ * ListSecurityEventsRequest asks for one page of the caller's events.
+ *
+ * @generated from message todo.auth.v1.ListSecurityEventsRequest
+ */
+export type ListSecurityEventsRequest = Message<"todo.auth.v1.ListSecurityEventsRequest"> & {
+  /**
+   * Events per page: 1 to 100; 0 means 20.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * The `next_page_token` of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.ListSecurityEventsRequest.
+ * Use `create(ListSecurityEventsRequestSchema)` to create a new message.
+ */
+export const ListSecurityEventsRequestSchema: GenMessage<ListSecurityEventsRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 23);
+
+/**
+ * ListSecurityEventsResponse is one page of events.
+ *
+ * @generated from message todo.auth.v1.ListSecurityEventsResponse
+ */
+export type ListSecurityEventsResponse = Message<"todo.auth.v1.ListSecurityEventsResponse"> & {
+  /**
+   * The events, newest first.
+   *
+   * @generated from field: repeated todo.auth.v1.SecurityEvent events = 1;
+   */
+  events: SecurityEvent[];
+
+  /**
+   * The token for the next page; empty on the last.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.ListSecurityEventsResponse.
+ * Use `create(ListSecurityEventsResponseSchema)` to create a new message.
+ */
+export const ListSecurityEventsResponseSchema: GenMessage<ListSecurityEventsResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 24);
+
+/**
  * AuthService is the public face of accounts and sessions: it signs people up,
  * logs them in, rotates their refresh tokens and ends their sessions. Calls
  * marked "bearer" need `authorization: Bearer <access_token>` in the metadata.
@@ -491,6 +825,52 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof ChangePasswordRequestSchema;
     output: typeof ChangePasswordResponseSchema;
+  },
+  /**
+   * ListSessions lists the calling user's live sessions (bearer), the most
+   * recently used first; the caller's own is marked `current`.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * RevokeSession ends one of the calling user's sessions (bearer): its
+   * access and refresh tokens are refused from then on, by every service.
+   * A session that is not the caller's, or not live, gives NOT_FOUND.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * RevokeOtherSessions ends every session of the calling user (bearer)
+   * except the calling one: "sign out everywhere else".
+   *
+   * @generated from rpc todo.auth.v1.AuthService.RevokeOtherSessions
+   */
+  revokeOtherSessions: {
+    methodKind: "unary";
+    input: typeof RevokeOtherSessionsRequestSchema;
+    output: typeof RevokeOtherSessionsResponseSchema;
+  },
+  /**
+   * ListSecurityEvents pages through what happened to the calling user's
+   * account (bearer), newest first: sign-ins, failed sign-ins, password
+   * changes, revoked sessions and more, each with where it came from.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.ListSecurityEvents
+   */
+  listSecurityEvents: {
+    methodKind: "unary";
+    input: typeof ListSecurityEventsRequestSchema;
+    output: typeof ListSecurityEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_todo_auth_v1_auth, 0);

@@ -109,6 +109,15 @@ pub enum AbuseLimits {
 }
 
 impl AbuseLimits {
+    /// Every server's flags: the capacity scenarios call far faster from one
+    /// address than the per-address call rate allows.
+    fn server_args(self) -> Vec<String> {
+        match self {
+            Self::Defaults => Vec::new(),
+            Self::Raised => vec!["--max-calls-per-second-per-address".into(), "0".into()],
+        }
+    }
+
     fn auth_args(self) -> Vec<String> {
         match self {
             Self::Defaults => Vec::new(),
@@ -165,40 +174,38 @@ impl Stack {
             "--jwt-secret".into(),
             JWT_SECRET.into(),
         ];
+        // The services believe the gateway's x-forwarded-for (it runs on
+        // loopback), as in production: each client is counted as itself.
+        let behind_gateway = ["--trusted-proxies".to_owned(), "127.0.0.1/32".to_owned()];
+        auth_args.extend(behind_gateway.clone());
         auth_args.extend(limits.auth_args());
+        auth_args.extend(limits.server_args());
         let auth = Service::spawn("auth", "auth", &auth_args, dir).await?;
-        let tasks = Service::spawn(
-            "tasks",
-            "tasks",
-            &[
-                "--addr".into(),
-                local.clone(),
-                "--data-dir".into(),
-                dir.join("tasks").display().to_string(),
-                "--database-url".into(),
-                task_database.url.clone(),
-                "--auth-url".into(),
-                auth.url(),
-            ],
-            dir,
-        )
-        .await?;
-        let gateway = Service::spawn(
-            "gateway",
-            "gateway",
-            &[
-                "--addr".into(),
-                local,
-                "--auth-upstreams".into(),
-                auth.url(),
-                "--task-upstreams".into(),
-                tasks.url(),
-                "--web-dir".into(),
-                dir.join("no-web-app").display().to_string(),
-            ],
-            dir,
-        )
-        .await?;
+        let mut task_args = vec![
+            "--addr".into(),
+            local.clone(),
+            "--data-dir".into(),
+            dir.join("tasks").display().to_string(),
+            "--database-url".into(),
+            task_database.url.clone(),
+            "--auth-url".into(),
+            auth.url(),
+        ];
+        task_args.extend(behind_gateway);
+        task_args.extend(limits.server_args());
+        let tasks = Service::spawn("tasks", "tasks", &task_args, dir).await?;
+        let mut gateway_args = vec![
+            "--addr".into(),
+            local,
+            "--auth-upstreams".into(),
+            auth.url(),
+            "--task-upstreams".into(),
+            tasks.url(),
+            "--web-dir".into(),
+            dir.join("no-web-app").display().to_string(),
+        ];
+        gateway_args.extend(limits.server_args());
+        let gateway = Service::spawn("gateway", "gateway", &gateway_args, dir).await?;
         Ok(Self {
             engine,
             auth,

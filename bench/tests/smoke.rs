@@ -13,7 +13,14 @@ fn every_scenario_runs_without_a_failed_call_and_is_reported() {
         .args(["--duration", "1s", "--warmup", "300ms", "--runs", "1"])
         .args(["--clients", "4", "--connections", "2", "--users", "10"])
         .args(["--tasks-per-user", "5", "--watchers-per-user", "3"])
-        .args(["--watch-writes-per-second", "50", "--markdown"])
+        .args(["--watch-writes-per-second", "50"])
+        .args([
+            "--attacker-accounts",
+            "2",
+            "--attacker-clients",
+            "4",
+            "--markdown",
+        ])
         .arg(&report)
         .env_remove("DATABASE_URL");
     let postgres = std::env::var("TEST_DATABASE_URL").ok();

@@ -21,6 +21,12 @@ pub struct ServerArgs {
     #[arg(long, env = "MAX_CONCURRENT_CALLS", default_value_t = 1024)]
     pub max_concurrent_calls: usize,
 
+    /// Calls per second one client address may make (bursts of twice that);
+    /// more are refused at once with RESOURCE_EXHAUSTED. 0: no limit. Calls
+    /// between services (token validation) and health checks do not count.
+    #[arg(long, env = "MAX_CALLS_PER_SECOND_PER_ADDRESS", default_value_t = 200)]
+    pub max_calls_per_second_per_address: u32,
+
     /// Open connections one client address may hold; more are closed at once.
     #[arg(long, env = "MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 128)]
     pub max_connections_per_address: usize,

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod load;
 pub mod private_files;
 pub mod process;
+pub mod rate;
 pub mod reflection;
 pub mod rpc_trace;
 pub mod server;

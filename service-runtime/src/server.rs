@@ -1,7 +1,7 @@
 //! The gRPC server every process runs, built one way: per-RPC logging with
 //! request ids, health, reflection of the services it chooses, bounded
 //! connections (per address, silent ones closed, HTTP/2 keepalive) and calls
-//! (load shedding), and a stop that always stops. A service adds its own
+//! (per address per second, and load shedding), and a stop that always stops. A service adds its own
 //! routes; with a database, health follows the database and the pool is
 //! closed after the last call.
 //!
@@ -29,6 +29,7 @@ use crate::{
     database::Database,
     health,
     load::LoadLimitLayer,
+    rate::CallRateLayer,
     reflection, rpc_trace,
     start::StartError,
 };
@@ -37,6 +38,9 @@ use crate::{
 /// a peer that vanished without closing is noticed within about a minute.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(45);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Health checks: probes and load balancers ask all the time; never limited.
+const HEALTH: &str = "grpc.health.v1.Health";
 
 /// A server being configured; `serve` runs it.
 #[derive(Debug)]
@@ -161,6 +165,11 @@ impl GrpcServer {
             .layer(ClientAddressLayer::new(self.args.trusted_proxies.clone()))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(PropagateRequestIdLayer::x_request_id())
+            // Before the per-RPC log: a flood's refusals cost no log line each.
+            .layer(CallRateLayer::new(
+                self.args.max_calls_per_second_per_address,
+                self.quiet.iter().copied().chain([HEALTH]).collect(),
+            ))
             .layer(rpc_trace::RpcTraceLayer::new(self.quiet, stopping.clone()))
             .layer(LoadLimitLayer::new(self.args.max_concurrent_calls))
             .add_routes(routes)

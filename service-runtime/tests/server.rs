@@ -166,8 +166,10 @@ async fn a_stop_ends_within_its_grace_period_whatever_clients_keep_open() {
         .unwrap();
 }
 
-/// What the server logs while `calls` runs, captured on this thread (the
-/// test's runtime is single-threaded, so the server's tasks log here too).
+/// What is logged while `calls` runs. The subscriber is the process's global
+/// one (a thread's own would miss events whose callsites another test's
+/// thread cached as disabled), so other tests running meanwhile log into it
+/// too: the test looks only for addresses no other test uses.
 async fn logged_during(calls: impl Future<Output = ()>) -> String {
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -186,7 +188,7 @@ async fn logged_during(calls: impl Future<Output = ()>) -> String {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("only this test sets one");
     calls.await;
     String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
 }
@@ -247,4 +249,65 @@ async fn calls_are_logged_with_the_resolved_client_address() {
         !log.contains("client=127.0.0.3"),
         "the proxy is not the client:\n{log}"
     );
+}
+
+/// The status of a reflection call from `from` (a gRPC call that is counted).
+async fn reflection_code_from(channel: tonic::transport::Channel) -> tonic::Code {
+    use tonic_reflection::pb::v1alpha::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest,
+    };
+    let question = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    match ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter([question]))
+        .await
+    {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => {
+            assert!(
+                status
+                    .message()
+                    .contains("too many calls from your address"),
+                "{status:?}"
+            );
+            status.code()
+        }
+    }
+}
+
+fn channel_from(from: &str, addr: SocketAddr) -> tonic::transport::Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .local_address(Some(from.parse().unwrap()))
+        .connect_lazy()
+}
+
+#[tokio::test]
+async fn an_address_over_its_call_rate_is_refused_and_others_are_not() {
+    let mut args = args();
+    args.max_calls_per_second_per_address = 5;
+    let (addr, stop, running) = start_with(args).await;
+    let flooder = channel_from("127.0.0.2", addr);
+    let mut refused = 0;
+    for _ in 0..40 {
+        if reflection_code_from(flooder.clone()).await == tonic::Code::ResourceExhausted {
+            refused += 1;
+        }
+    }
+    // A burst of 10 passes, and about 5 more per second after it.
+    assert!(refused >= 20, "only {refused} of 40 calls were refused");
+    assert_eq!(
+        reflection_code_from(channel_from("127.0.0.3", addr)).await,
+        tonic::Code::Ok,
+        "another address has a budget of its own"
+    );
+    assert!(
+        healthy_from("127.0.0.2", addr).await,
+        "health checks are never limited"
+    );
+    stop.send(()).unwrap();
+    running.await.unwrap();
 }

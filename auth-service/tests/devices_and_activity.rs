@@ -9,8 +9,7 @@ mod support;
 use proto::auth::v1::{
     ChangePasswordRequest, ListSecurityEventsRequest, ListSessionsRequest, LoginRequest,
     LoginResponse, LogoutRequest, RefreshRequest, RevokeOtherSessionsRequest, RevokeSessionRequest,
-    SecurityEvent, Session, ValidateTokenRequest, auth_service_client::AuthServiceClient,
-    security_event::Kind,
+    SecurityEvent, Session, auth_service_client::AuthServiceClient, security_event::Kind,
 };
 use support::{PASSWORD, TestAuth, bearer};
 use tonic::{Code, transport::Channel};
@@ -35,15 +34,6 @@ async fn sessions(auth: &TestAuth, token: &str) -> Vec<Session> {
         .unwrap()
         .into_inner()
         .sessions
-}
-
-async fn is_valid(auth: &TestAuth, access_token: &str) -> bool {
-    auth.tokens()
-        .validate_token(ValidateTokenRequest {
-            access_token: access_token.into(),
-        })
-        .await
-        .is_ok()
 }
 
 async fn revoke(auth: &TestAuth, token: &str, session_id: &str) -> Result<(), tonic::Status> {
@@ -110,13 +100,13 @@ async fn a_revoked_session_is_refused_at_once_and_nobody_else_can_revoke_it() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
-    assert!(is_valid(&auth, &phone.access_token).await);
+    assert!(auth.is_valid(&phone.access_token).await);
 
     revoke(&auth, &laptop.access_token, &phone_session)
         .await
         .unwrap();
     assert!(
-        !is_valid(&auth, &phone.access_token).await,
+        !auth.is_valid(&phone.access_token).await,
         "access token refused at once"
     );
     let refreshed = auth
@@ -132,7 +122,7 @@ async fn a_revoked_session_is_refused_at_once_and_nobody_else_can_revoke_it() {
         "refresh token refused too"
     );
     assert!(
-        is_valid(&auth, &laptop.access_token).await,
+        auth.is_valid(&laptop.access_token).await,
         "the caller's own lives"
     );
     let left = sessions(&auth, &laptop.access_token).await;
@@ -166,9 +156,9 @@ async fn revoking_the_other_sessions_leaves_only_the_callers() {
         .unwrap()
         .into_inner();
     assert_eq!(revoked.revoked_count, 2);
-    assert!(!is_valid(&auth, &phone.access_token).await);
-    assert!(!is_valid(&auth, &tablet.access_token).await);
-    assert!(is_valid(&auth, &laptop.access_token).await);
+    assert!(!auth.is_valid(&phone.access_token).await);
+    assert!(!auth.is_valid(&tablet.access_token).await);
+    assert!(auth.is_valid(&laptop.access_token).await);
     let left = sessions(&auth, &laptop.access_token).await;
     assert_eq!(left.len(), 1);
     assert!(left[0].current);

@@ -7,7 +7,6 @@ mod support;
 
 use std::time::Duration;
 
-use proptest::test_runner::TestRunner;
 use proto::auth::v1::{
     ChangePasswordRequest, LoginRequest, RefreshRequest, SignUpRequest, ValidateTokenRequest,
 };
@@ -158,16 +157,6 @@ async fn huge_fields_are_refused_before_any_work_while_another_user_logs_in() {
         .unwrap();
 }
 
-const METHODS: [&str; 7] = [
-    "/todo.auth.v1.AuthService/SignUp",
-    "/todo.auth.v1.AuthService/Login",
-    "/todo.auth.v1.AuthService/Refresh",
-    "/todo.auth.v1.AuthService/Logout",
-    "/todo.auth.v1.AuthService/GetCurrentUser",
-    "/todo.auth.v1.AuthService/ChangePassword",
-    "/todo.auth.v1.TokenService/ValidateToken",
-];
-
 #[test]
 fn random_messages_on_every_rpc_are_client_errors_never_server_faults() {
     use proptest::prelude::*;
@@ -186,27 +175,9 @@ fn random_messages_on_every_rpc_are_client_errors_never_server_faults() {
         let token = auth.user("fuzz@example.com").await.access_token;
         (auth, token)
     });
-    let strategy = (
-        prop::sample::select(METHODS.as_slice()),
-        raw::message_bytes(),
-        prop_oneof![
-            Just(None),
-            Just(Some(token.clone())),
-            "\\PC{0,60}".prop_map(Some)
-        ],
-    );
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: 400,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    runner
-        .run(&strategy, |(method, body, token)| {
-            let code = runtime.block_on(raw::call(auth.channel(), method, body, token.as_deref()));
-            prop_assert!(!raw::is_server_fault(code), "{method} answered {code:?}");
-            Ok(())
-        })
-        .unwrap();
+    let methods = raw::methods(&["todo.auth.v1.AuthService", "todo.auth.v1.TokenService"]);
+    let bearers = prop_oneof![Just(None), Just(Some(token)), "\\PC{0,60}".prop_map(Some)];
+    raw::assert_no_server_faults(&runtime, &auth.channel(), methods, bearers, 400);
     // And the service still serves.
     runtime.block_on(async {
         auth.login("fuzz@example.com", support::PASSWORD)

@@ -19,15 +19,6 @@ async fn refresh(auth: &TestAuth, token: &str) -> Result<RefreshResponse, tonic:
         .map(tonic::Response::into_inner)
 }
 
-async fn is_valid(auth: &TestAuth, access_token: &str) -> bool {
-    auth.tokens()
-        .validate_token(ValidateTokenRequest {
-            access_token: access_token.into(),
-        })
-        .await
-        .is_ok()
-}
-
 #[tokio::test]
 async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
     let auth = TestAuth::start().await;
@@ -36,9 +27,9 @@ async fn refresh_rotates_the_refresh_token_and_keeps_the_session() {
     assert_ne!(first.refresh_token, login.refresh_token);
     assert_eq!(first.token_type, "bearer");
     assert_eq!(first.user.unwrap().email, "ada@example.com");
-    assert!(is_valid(&auth, &first.access_token).await);
+    assert!(auth.is_valid(&first.access_token).await);
     let second = refresh(&auth, &first.refresh_token).await.unwrap();
-    assert!(is_valid(&auth, &second.access_token).await);
+    assert!(auth.is_valid(&second.access_token).await);
     // All tokens of one session share its id.
     let session = |token: &str| {
         let auth = &auth;
@@ -69,8 +60,8 @@ async fn a_reused_refresh_token_revokes_the_whole_session() {
     assert_eq!(reuse.code(), Code::Unauthenticated);
     assert!(reuse.message().contains("revoked"), "{}", reuse.message());
     // Everything of that session is dead now, also what the thief could not have seen.
-    assert!(!is_valid(&auth, &login.access_token).await);
-    assert!(!is_valid(&auth, &rotated.access_token).await);
+    assert!(!auth.is_valid(&login.access_token).await);
+    assert!(!auth.is_valid(&rotated.access_token).await);
     assert_eq!(
         refresh(&auth, &rotated.refresh_token)
             .await
@@ -104,7 +95,7 @@ async fn logout_refuses_the_sessions_tokens_at_once_and_only_its_own() {
         .logout(bearer(&phone.access_token, LogoutRequest {}))
         .await
         .unwrap();
-    assert!(!is_valid(&auth, &phone.access_token).await);
+    assert!(!auth.is_valid(&phone.access_token).await);
     let error = auth
         .auth()
         .get_current_user(bearer(&phone.access_token, GetCurrentUserRequest {}))
@@ -125,7 +116,7 @@ async fn logout_refuses_the_sessions_tokens_at_once_and_only_its_own() {
         .await
         .unwrap_err();
     assert_eq!(again.code(), Code::Unauthenticated);
-    assert!(is_valid(&auth, &laptop.access_token).await);
+    assert!(auth.is_valid(&laptop.access_token).await);
 }
 
 #[tokio::test]
@@ -145,11 +136,11 @@ async fn change_password_revokes_the_other_sessions_only() {
         .await
         .unwrap();
     assert!(
-        is_valid(&auth, &here.access_token).await,
+        auth.is_valid(&here.access_token).await,
         "the calling session must stay valid"
     );
     assert!(refresh(&auth, &here.refresh_token).await.is_ok());
-    assert!(!is_valid(&auth, &elsewhere.access_token).await);
+    assert!(!auth.is_valid(&elsewhere.access_token).await);
     assert_eq!(
         refresh(&auth, &elsewhere.refresh_token)
             .await

@@ -82,12 +82,7 @@ async fn healthy_from(from: &'static str, addr: SocketAddr) -> bool {
 
 /// The `x-request-id` a health check sent from `from` with the id `given` comes back with.
 async fn request_id_seen_from(from: &str, addr: SocketAddr, given: &str) -> String {
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .local_address(Some(from.parse().unwrap()))
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel_from(from, addr);
     let mut request = tonic::Request::new(HealthCheckRequest::default());
     request
         .metadata_mut()
@@ -199,12 +194,7 @@ async fn reflect_from(from: &str, addr: SocketAddr, forwarded_for: &str) {
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest,
     };
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .local_address(Some(from.parse().unwrap()))
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel_from(from, addr);
     let question = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -278,6 +268,7 @@ async fn reflection_code_from(channel: tonic::transport::Channel) -> tonic::Code
     }
 }
 
+/// A lazily connecting channel to `addr` whose connections come from `from`.
 fn channel_from(from: &str, addr: SocketAddr) -> tonic::transport::Channel {
     Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()

@@ -126,6 +126,16 @@ impl TestAuth {
         TokenServiceClient::new(self.channel())
     }
 
+    /// Whether ValidateToken accepts `access_token` (as every service asks).
+    pub async fn is_valid(&self, access_token: &str) -> bool {
+        self.tokens()
+            .validate_token(proto::auth::v1::ValidateTokenRequest {
+                access_token: access_token.into(),
+            })
+            .await
+            .is_ok()
+    }
+
     /// Signs up `email` with [`PASSWORD`] and logs in.
     pub async fn user(&self, email: &str) -> LoginResponse {
         self.auth().sign_up_and_log_in(email).await

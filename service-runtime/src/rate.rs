@@ -24,7 +24,7 @@ use http::{Request, Response, header};
 use tonic::{Code, body::Body};
 use tower::{Layer, Service};
 
-use crate::{client_address::ClientAddress, status};
+use crate::{client_address::ClientAddress, rpc_trace, status};
 
 /// How many calls pass between two sweeps of the addresses whose buckets are full again.
 const SWEEP_EVERY: u64 = 4096;
@@ -95,12 +95,7 @@ impl CallRateLayer {
             .headers()
             .get(header::CONTENT_TYPE)
             .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
-        let path = request.uri().path().trim_start_matches('/');
-        let exempt = self.exempt.iter().any(|service| {
-            path.strip_prefix(service)
-                .is_some_and(|rest| rest.starts_with('/'))
-        });
-        if !grpc || exempt {
+        if !grpc || rpc_trace::is_quiet(request.uri().path(), &self.exempt) {
             return None;
         }
         if self.calls.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {

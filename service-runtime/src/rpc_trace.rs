@@ -93,7 +93,7 @@ fn protocol<B>(request: &Request<B>) -> Option<Protocol> {
 }
 
 /// Whether `path` (`/package.Service/Method`) belongs to one of `services`.
-fn is_quiet(path: &str, services: &[&str]) -> bool {
+pub(crate) fn is_quiet(path: &str, services: &[&str]) -> bool {
     let path = path.trim_start_matches('/');
     services.iter().any(|service| {
         path.strip_prefix(service)

@@ -471,7 +471,7 @@ impl Accounts {
         // A token is the id of the last event of the previous page.
         let before = match page_token {
             "" => None,
-            token if token.len() <= 36 && uuid::Uuid::try_parse(token).is_ok() => Some(token),
+            token if uuid::Uuid::try_parse(token).is_ok() => Some(token),
             _ => {
                 return Err(Error::invalid(
                     "page_token",

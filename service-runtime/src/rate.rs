@@ -21,7 +21,7 @@ use std::{
 use futures_core::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock as _};
 use http::{Request, Response, header};
-use tonic::{Code, body::Body};
+use tonic::Code;
 use tower::{Layer, Service};
 
 use crate::{client_address::ClientAddress, rpc_trace, status};
@@ -114,12 +114,11 @@ impl<S, B, ResBody> Service<Request<B>> for CallRate<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
-    ResBody: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    ResBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    ResBody: Default + Send + 'static,
 {
-    type Response = Response<Body>;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<Body>, S::Error>>;
+    type Future = BoxFuture<'static, Result<Response<ResBody>, S::Error>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -127,8 +126,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let Some(wait) = self.layer.over_budget(&request) else {
-            let call = self.inner.call(request);
-            return Box::pin(async move { Ok(call.await?.map(Body::new)) });
+            return Box::pin(self.inner.call(request));
         };
         tracing::debug!(
             wait_ms = wait.as_millis(),
@@ -144,7 +142,7 @@ where
             ),
             wait,
         )
-        .into_http::<Body>();
+        .into_http::<ResBody>();
         // A trailers-only answer in the request's own protocol, so grpc-web
         // clients (whose calls are translated further in) read it too.
         if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {

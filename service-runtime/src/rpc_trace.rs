@@ -43,11 +43,9 @@ pub struct RpcTraceLayer {
 }
 
 impl RpcTraceLayer {
-    /// Calls to the `quiet` services (and to health) are logged at debug
-    /// level only; streams still open when `stopping` is cancelled end with UNAVAILABLE.
+    /// Calls to the `quiet` services are logged at debug level only; streams
+    /// still open when `stopping` is cancelled end with UNAVAILABLE.
     pub fn new(quiet: Vec<&'static str>, stopping: CancellationToken) -> Self {
-        let mut quiet = quiet;
-        quiet.push("grpc.health.v1.Health");
         Self {
             quiet: quiet.into(),
             stopping,
@@ -224,6 +222,14 @@ pub struct RpcBody<B> {
     pending: Option<Pending>,
     /// The body was ended here, at a stop.
     ended: bool,
+}
+
+/// An empty body, untraced: what a layer outside this one answers a call
+/// it refuses with.
+impl<B: Default> Default for RpcBody<B> {
+    fn default() -> Self {
+        Self::untraced(B::default())
+    }
 }
 
 impl<B> RpcBody<B> {

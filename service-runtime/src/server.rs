@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::{
     ServingStatus,
-    pb::health_server::HealthServer,
+    pb::health_server::{self, HealthServer},
     server::{HealthReporter, HealthService},
 };
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -38,9 +38,6 @@ use crate::{
 /// a peer that vanished without closing is noticed within about a minute.
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(45);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Health checks: probes and load balancers ask all the time; never limited.
-const HEALTH: &str = "grpc.health.v1.Health";
 
 /// A server being configured; `serve` runs it.
 #[derive(Debug)]
@@ -70,7 +67,9 @@ impl GrpcServer {
             reporter: HealthReporter::new(),
             descriptors,
             public: public.to_vec(),
-            quiet: Vec::new(),
+            // Probes and load balancers check health all the time: never
+            // logged at info level, never counted against an address.
+            quiet: vec![health_server::SERVICE_NAME],
             database: None,
             http1: false,
             args: args.clone(),
@@ -168,7 +167,7 @@ impl GrpcServer {
             // Before the per-RPC log: a flood's refusals cost no log line each.
             .layer(CallRateLayer::new(
                 self.args.max_calls_per_second_per_address,
-                self.quiet.iter().copied().chain([HEALTH]).collect(),
+                self.quiet.clone(),
             ))
             .layer(rpc_trace::RpcTraceLayer::new(self.quiet, stopping.clone()))
             .layer(LoadLimitLayer::new(self.args.max_concurrent_calls))

@@ -5,13 +5,16 @@
 use std::sync::Arc;
 
 use proto::auth::v1::{
-    ChangePasswordRequest, ChangePasswordResponse, GetCurrentUserRequest, GetCurrentUserResponse,
-    ListSecurityEventsRequest, ListSecurityEventsResponse, ListSessionsRequest,
-    ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
-    RefreshRequest, RefreshResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
+    ChangePasswordRequest, ChangePasswordResponse, DeleteAccountRequest, DeleteAccountResponse,
+    GetCurrentUserRequest, GetCurrentUserResponse, ListSecurityEventsRequest,
+    ListSecurityEventsResponse, ListSessionsRequest, ListSessionsResponse, LoginRequest,
+    LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
+    RequestPasswordResetRequest, RequestPasswordResetResponse, ResetPasswordRequest,
+    ResetPasswordResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
     RevokeSessionRequest, RevokeSessionResponse, SecurityEvent as ProtoSecurityEvent,
-    Session as ProtoSession, SignUpRequest, SignUpResponse, User as ProtoUser,
-    ValidateTokenRequest, ValidateTokenResponse, auth_service_server::AuthService,
+    SendVerificationEmailRequest, SendVerificationEmailResponse, Session as ProtoSession,
+    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
+    VerifyEmailRequest, VerifyEmailResponse, auth_service_server::AuthService,
     security_event::Kind, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
@@ -92,6 +95,8 @@ fn proto_user(user: &User) -> ProtoUser {
         id: user.id.clone(),
         email: user.email.clone(),
         create_time: Some(timestamp(user.create_time)),
+        // Built next (issue 13): until verification exists, no address is verified.
+        email_verified: false,
     }
 }
 
@@ -288,6 +293,48 @@ impl AuthService for AuthApi {
                 .collect(),
             next_page_token,
         }))
+    }
+
+    // The contract of issue 13's remaining flows is settled first; these
+    // five are being built on branches of their own and answer
+    // UNIMPLEMENTED until they land.
+    async fn request_password_reset(
+        &self,
+        _request: Request<RequestPasswordResetRequest>,
+    ) -> Result<Response<RequestPasswordResetResponse>, Status> {
+        Err(Status::unimplemented(
+            "RequestPasswordReset is not built yet",
+        ))
+    }
+
+    async fn reset_password(
+        &self,
+        _request: Request<ResetPasswordRequest>,
+    ) -> Result<Response<ResetPasswordResponse>, Status> {
+        Err(Status::unimplemented("ResetPassword is not built yet"))
+    }
+
+    async fn send_verification_email(
+        &self,
+        _request: Request<SendVerificationEmailRequest>,
+    ) -> Result<Response<SendVerificationEmailResponse>, Status> {
+        Err(Status::unimplemented(
+            "SendVerificationEmail is not built yet",
+        ))
+    }
+
+    async fn verify_email(
+        &self,
+        _request: Request<VerifyEmailRequest>,
+    ) -> Result<Response<VerifyEmailResponse>, Status> {
+        Err(Status::unimplemented("VerifyEmail is not built yet"))
+    }
+
+    async fn delete_account(
+        &self,
+        _request: Request<DeleteAccountRequest>,
+    ) -> Result<Response<DeleteAccountResponse>, Status> {
+        Err(Status::unimplemented("DeleteAccount is not built yet"))
     }
 }
 

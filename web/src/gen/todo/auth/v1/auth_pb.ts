@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file todo/auth/v1/auth.proto.
  */
 export const file_todo_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("Chd0b2RvL2F1dGgvdjEvYXV0aC5wcm90bxIMdG9kby5hdXRoLnYxIlIKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjAKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiMgoOU2lnblVwUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKGAQoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiiAEKD1JlZnJlc2hSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjoKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIiwKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EhQKDGFjY2Vzc190b2tlbhgBIAEoCSJ8ChVWYWxpZGF0ZVRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK2AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF91c2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiPwoUTGlzdFNlc3Npb25zUmVzcG9uc2USJwoIc2Vzc2lvbnMYASADKAsyFS50b2RvLmF1dGgudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIcChpSZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdCI0ChtSZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSLbAgoNU2VjdXJpdHlFdmVudBIuCgRraW5kGAEgASgOMiAudG9kby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQuS2luZBIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCSK8AQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9TSUdOX1VQEAESDgoKS0lORF9MT0dJThACEhUKEUtJTkRfTE9HSU5fRkFJTEVEEAMSDwoLS0lORF9MT0dPVVQQBBIfChtLSU5EX1JFRlJFU0hfUkVVU0VfREVURUNURUQQBRIZChVLSU5EX1BBU1NXT1JEX0NIQU5HRUQQBhIYChRLSU5EX1NFU1NJT05fUkVWT0tFRBAHIkIKGUxpc3RTZWN1cml0eUV2ZW50c1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiYgoaTGlzdFNlY3VyaXR5RXZlbnRzUmVzcG9uc2USKwoGZXZlbnRzGAEgAygLMhsudG9kby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMuEGCgtBdXRoU2VydmljZRJDCgZTaWduVXASGy50b2RvLmF1dGgudjEuU2lnblVwUmVxdWVzdBocLnRvZG8uYXV0aC52MS5TaWduVXBSZXNwb25zZRJACgVMb2dpbhIaLnRvZG8uYXV0aC52MS5Mb2dpblJlcXVlc3QaGy50b2RvLmF1dGgudjEuTG9naW5SZXNwb25zZRJGCgdSZWZyZXNoEhwudG9kby5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0Gh0udG9kby5hdXRoLnYxLlJlZnJlc2hSZXNwb25zZRJDCgZMb2dvdXQSGy50b2RvLmF1dGgudjEuTG9nb3V0UmVxdWVzdBocLnRvZG8uYXV0aC52MS5Mb2dvdXRSZXNwb25zZRJbCg5HZXRDdXJyZW50VXNlchIjLnRvZG8uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlcXVlc3QaJC50b2RvLmF1dGgudjEuR2V0Q3VycmVudFVzZXJSZXNwb25zZRJbCg5DaGFuZ2VQYXNzd29yZBIjLnRvZG8uYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaJC50b2RvLmF1dGgudjEuQ2hhbmdlUGFzc3dvcmRSZXNwb25zZRJVCgxMaXN0U2Vzc2lvbnMSIS50b2RvLmF1dGgudjEuTGlzdFNlc3Npb25zUmVxdWVzdBoiLnRvZG8uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJYCg1SZXZva2VTZXNzaW9uEiIudG9kby5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXF1ZXN0GiMudG9kby5hdXRoLnYxLlJldm9rZVNlc3Npb25SZXNwb25zZRJqChNSZXZva2VPdGhlclNlc3Npb25zEigudG9kby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXF1ZXN0GikudG9kby5hdXRoLnYxLlJldm9rZU90aGVyU2Vzc2lvbnNSZXNwb25zZRJnChJMaXN0U2VjdXJpdHlFdmVudHMSJy50b2RvLmF1dGgudjEuTGlzdFNlY3VyaXR5RXZlbnRzUmVxdWVzdBooLnRvZG8uYXV0aC52MS5MaXN0U2VjdXJpdHlFdmVudHNSZXNwb25zZTJoCgxUb2tlblNlcnZpY2USWAoNVmFsaWRhdGVUb2tlbhIiLnRvZG8uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVxdWVzdBojLnRvZG8uYXV0aC52MS5WYWxpZGF0ZVRva2VuUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chd0b2RvL2F1dGgvdjEvYXV0aC5wcm90bxIMdG9kby5hdXRoLnYxImoKBFVzZXISCgoCaWQYASABKAkSDQoFZW1haWwYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmVtYWlsX3ZlcmlmaWVkGAQgASgIIjAKDVNpZ25VcFJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkiMgoOU2lnblVwUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIi8KDExvZ2luUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKGAQoNTG9naW5SZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiiAEKD1JlZnJlc2hSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSEgoKdG9rZW5fdHlwZRgCIAEoCRISCgpleHBpcmVzX2luGAMgASgDEhUKDXJlZnJlc2hfdG9rZW4YBCABKAkSIAoEdXNlchgFIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiFwoVR2V0Q3VycmVudFVzZXJSZXF1ZXN0IjoKFkdldEN1cnJlbnRVc2VyUmVzcG9uc2USIAoEdXNlchgBIAEoCzISLnRvZG8uYXV0aC52MS5Vc2VyIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlIiwKFFZhbGlkYXRlVG9rZW5SZXF1ZXN0EhQKDGFjY2Vzc190b2tlbhgBIAEoCSJ8ChVWYWxpZGF0ZVRva2VuUmVzcG9uc2USDwoHdXNlcl9pZBgBIAEoCRINCgVlbWFpbBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJEi8KC2V4cGlyZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK2AQoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNbGFzdF91c2VfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYBCABKAkSEgoKdXNlcl9hZ2VudBgFIAEoCRIPCgdjdXJyZW50GAYgASgIIhUKE0xpc3RTZXNzaW9uc1JlcXVlc3QiPwoUTGlzdFNlc3Npb25zUmVzcG9uc2USJwoIc2Vzc2lvbnMYASADKAsyFS50b2RvLmF1dGgudjEuU2Vzc2lvbiIqChRSZXZva2VTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFVJldm9rZVNlc3Npb25SZXNwb25zZSIcChpSZXZva2VPdGhlclNlc3Npb25zUmVxdWVzdCI0ChtSZXZva2VPdGhlclNlc3Npb25zUmVzcG9uc2USFQoNcmV2b2tlZF9jb3VudBgBIAEoBSKwAwoNU2VjdXJpdHlFdmVudBIuCgRraW5kGAEgASgOMiAudG9kby5hdXRoLnYxLlNlY3VyaXR5RXZlbnQuS2luZBIvCgtjcmVhdGVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOY2xpZW50X2FkZHJlc3MYAyABKAkSEgoKdXNlcl9hZ2VudBgEIAEoCSKRAgoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9TSUdOX1VQEAESDgoKS0lORF9MT0dJThACEhUKEUtJTkRfTE9HSU5fRkFJTEVEEAMSDwoLS0lORF9MT0dPVVQQBBIfChtLSU5EX1JFRlJFU0hfUkVVU0VfREVURUNURUQQBRIZChVLSU5EX1BBU1NXT1JEX0NIQU5HRUQQBhIYChRLSU5EX1NFU1NJT05fUkVWT0tFRBAHEiEKHUtJTkRfUEFTU1dPUkRfUkVTRVRfUkVRVUVTVEVEEAgSFwoTS0lORF9QQVNTV09SRF9SRVNFVBAJEhcKE0tJTkRfRU1BSUxfVkVSSUZJRUQQCiJCChlMaXN0U2VjdXJpdHlFdmVudHNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImIKGkxpc3RTZWN1cml0eUV2ZW50c1Jlc3BvbnNlEisKBmV2ZW50cxgBIAMoCzIbLnRvZG8uYXV0aC52MS5TZWN1cml0eUV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIsChtSZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QSDQoFZW1haWwYASABKAkiHgocUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSJJChRSZXNldFBhc3N3b3JkUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIMCgRjb2RlGAIgASgJEhQKDG5ld19wYXNzd29yZBgDIAEoCSIXChVSZXNldFBhc3N3b3JkUmVzcG9uc2UiHgocU2VuZFZlcmlmaWNhdGlvbkVtYWlsUmVxdWVzdCIfCh1TZW5kVmVyaWZpY2F0aW9uRW1haWxSZXNwb25zZSIxChJWZXJpZnlFbWFpbFJlcXVlc3QSDQoFZW1haWwYASABKAkSDAoEY29kZRgCIAEoCSI3ChNWZXJpZnlFbWFpbFJlc3BvbnNlEiAKBHVzZXIYASABKAsyEi50b2RvLmF1dGgudjEuVXNlciIoChREZWxldGVBY2NvdW50UmVxdWVzdBIQCghwYXNzd29yZBgBIAEoCSIXChVEZWxldGVBY2NvdW50UmVzcG9uc2UiKgoZV2F0Y2hBY2NvdW50RXZlbnRzUmVxdWVzdBINCgVhZnRlchgBIAEoAyJHChpXYXRjaEFjY291bnRFdmVudHNSZXNwb25zZRIpCgVldmVudBgBIAEoCzIaLnRvZG8uYXV0aC52MS5BY2NvdW50RXZlbnQiyQEKDEFjY291bnRFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxItCgRraW5kGAIgASgOMh8udG9kby5hdXRoLnYxLkFjY291bnRFdmVudC5LaW5kEg8KB3VzZXJfaWQYAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjYKBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEhgKFEtJTkRfQUNDT1VOVF9ERUxFVEVEEAEyygoKC0F1dGhTZXJ2aWNlEkMKBlNpZ25VcBIbLnRvZG8uYXV0aC52MS5TaWduVXBSZXF1ZXN0GhwudG9kby5hdXRoLnYxLlNpZ25VcFJlc3BvbnNlEkAKBUxvZ2luEhoudG9kby5hdXRoLnYxLkxvZ2luUmVxdWVzdBobLnRvZG8uYXV0aC52MS5Mb2dpblJlc3BvbnNlEkYKB1JlZnJlc2gSHC50b2RvLmF1dGgudjEuUmVmcmVzaFJlcXVlc3QaHS50b2RvLmF1dGgudjEuUmVmcmVzaFJlc3BvbnNlEkMKBkxvZ291dBIbLnRvZG8uYXV0aC52MS5Mb2dvdXRSZXF1ZXN0GhwudG9kby5hdXRoLnYxLkxvZ291dFJlc3BvbnNlElsKDkdldEN1cnJlbnRVc2VyEiMudG9kby5hdXRoLnYxLkdldEN1cnJlbnRVc2VyUmVxdWVzdBokLnRvZG8uYXV0aC52MS5HZXRDdXJyZW50VXNlclJlc3BvbnNlElsKDkNoYW5nZVBhc3N3b3JkEiMudG9kby5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVxdWVzdBokLnRvZG8uYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlc3BvbnNlElUKDExpc3RTZXNzaW9ucxIhLnRvZG8uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiIudG9kby5hdXRoLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElgKDVJldm9rZVNlc3Npb24SIi50b2RvLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIy50b2RvLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlEmoKE1Jldm9rZU90aGVyU2Vzc2lvbnMSKC50b2RvLmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1JlcXVlc3QaKS50b2RvLmF1dGgudjEuUmV2b2tlT3RoZXJTZXNzaW9uc1Jlc3BvbnNlEmcKEkxpc3RTZWN1cml0eUV2ZW50cxInLnRvZG8uYXV0aC52MS5MaXN0U2VjdXJpdHlFdmVudHNSZXF1ZXN0GigudG9kby5hdXRoLnYxLkxpc3RTZWN1cml0eUV2ZW50c1Jlc3BvbnNlEm0KFFJlcXVlc3RQYXNzd29yZFJlc2V0EikudG9kby5hdXRoLnYxLlJlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBoqLnRvZG8uYXV0aC52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlElgKDVJlc2V0UGFzc3dvcmQSIi50b2RvLmF1dGgudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIy50b2RvLmF1dGgudjEuUmVzZXRQYXNzd29yZFJlc3BvbnNlEnAKFVNlbmRWZXJpZmljYXRpb25FbWFpbBIqLnRvZG8uYXV0aC52MS5TZW5kVmVyaWZpY2F0aW9uRW1haWxSZXF1ZXN0GisudG9kby5hdXRoLnYxLlNlbmRWZXJpZmljYXRpb25FbWFpbFJlc3BvbnNlElIKC1ZlcmlmeUVtYWlsEiAudG9kby5hdXRoLnYxLlZlcmlmeUVtYWlsUmVxdWVzdBohLnRvZG8uYXV0aC52MS5WZXJpZnlFbWFpbFJlc3BvbnNlElgKDURlbGV0ZUFjY291bnQSIi50b2RvLmF1dGgudjEuRGVsZXRlQWNjb3VudFJlcXVlc3QaIy50b2RvLmF1dGgudjEuRGVsZXRlQWNjb3VudFJlc3BvbnNlMmgKDFRva2VuU2VydmljZRJYCg1WYWxpZGF0ZVRva2VuEiIudG9kby5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXF1ZXN0GiMudG9kby5hdXRoLnYxLlZhbGlkYXRlVG9rZW5SZXNwb25zZTKAAQoTQWNjb3VudEV2ZW50U2VydmljZRJpChJXYXRjaEFjY291bnRFdmVudHMSJy50b2RvLmF1dGgudjEuV2F0Y2hBY2NvdW50RXZlbnRzUmVxdWVzdBooLnRvZG8uYXV0aC52MS5XYXRjaEFjY291bnRFdmVudHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * User is an account as clients see it; the password hash never leaves the service.
@@ -40,6 +40,14 @@ export type User = Message<"todo.auth.v1.User"> & {
    * @generated from field: google.protobuf.Timestamp create_time = 3;
    */
   createTime?: Timestamp | undefined;
+
+  /**
+   * Whether the owner has proved the address is theirs (VerifyEmail or
+   * ResetPassword).
+   *
+   * @generated from field: bool email_verified = 4;
+   */
+  emailVerified: boolean;
 };
 
 /**
@@ -687,6 +695,27 @@ export enum SecurityEvent_Kind {
    * @generated from enum value: KIND_SESSION_REVOKED = 7;
    */
   SESSION_REVOKED = 7,
+
+  /**
+   * A password-reset code was sent to the account's email.
+   *
+   * @generated from enum value: KIND_PASSWORD_RESET_REQUESTED = 8;
+   */
+  PASSWORD_RESET_REQUESTED = 8,
+
+  /**
+   * The password was reset with an emailed code.
+   *
+   * @generated from enum value: KIND_PASSWORD_RESET = 9;
+   */
+  PASSWORD_RESET = 9,
+
+  /**
+   * The email address was verified.
+   *
+   * @generated from enum value: KIND_EMAIL_VERIFIED = 10;
+   */
+  EMAIL_VERIFIED = 10,
 }
 
 /**
@@ -750,6 +779,318 @@ export type ListSecurityEventsResponse = Message<"todo.auth.v1.ListSecurityEvent
  */
 export const ListSecurityEventsResponseSchema: GenMessage<ListSecurityEventsResponse> = /*@__PURE__*/
   messageDesc(file_todo_auth_v1_auth, 24);
+
+/**
+ * RequestPasswordResetRequest names the account that forgot its password.
+ *
+ * @generated from message todo.auth.v1.RequestPasswordResetRequest
+ */
+export type RequestPasswordResetRequest = Message<"todo.auth.v1.RequestPasswordResetRequest"> & {
+  /**
+   * The account's email address (compared after trimming and lower-casing).
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.RequestPasswordResetRequest.
+ * Use `create(RequestPasswordResetRequestSchema)` to create a new message.
+ */
+export const RequestPasswordResetRequestSchema: GenMessage<RequestPasswordResetRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 25);
+
+/**
+ * RequestPasswordResetResponse is empty, whether or not the account exists.
+ *
+ * @generated from message todo.auth.v1.RequestPasswordResetResponse
+ */
+export type RequestPasswordResetResponse = Message<"todo.auth.v1.RequestPasswordResetResponse"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.RequestPasswordResetResponse.
+ * Use `create(RequestPasswordResetResponseSchema)` to create a new message.
+ */
+export const RequestPasswordResetResponseSchema: GenMessage<RequestPasswordResetResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 26);
+
+/**
+ * ResetPasswordRequest holds the emailed code and the new password.
+ *
+ * @generated from message todo.auth.v1.ResetPasswordRequest
+ */
+export type ResetPasswordRequest = Message<"todo.auth.v1.ResetPasswordRequest"> & {
+  /**
+   * The account's email address.
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * The code from the latest password-reset email; valid 15 minutes.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * The password to use from now on; the same rules as at sign-up.
+   *
+   * @generated from field: string new_password = 3;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.ResetPasswordRequest.
+ * Use `create(ResetPasswordRequestSchema)` to create a new message.
+ */
+export const ResetPasswordRequestSchema: GenMessage<ResetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 27);
+
+/**
+ * ResetPasswordResponse is empty; sign in with the new password.
+ *
+ * @generated from message todo.auth.v1.ResetPasswordResponse
+ */
+export type ResetPasswordResponse = Message<"todo.auth.v1.ResetPasswordResponse"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.ResetPasswordResponse.
+ * Use `create(ResetPasswordResponseSchema)` to create a new message.
+ */
+export const ResetPasswordResponseSchema: GenMessage<ResetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 28);
+
+/**
+ * SendVerificationEmailRequest is empty: the address is the bearer's.
+ *
+ * @generated from message todo.auth.v1.SendVerificationEmailRequest
+ */
+export type SendVerificationEmailRequest = Message<"todo.auth.v1.SendVerificationEmailRequest"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.SendVerificationEmailRequest.
+ * Use `create(SendVerificationEmailRequestSchema)` to create a new message.
+ */
+export const SendVerificationEmailRequestSchema: GenMessage<SendVerificationEmailRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 29);
+
+/**
+ * SendVerificationEmailResponse is empty.
+ *
+ * @generated from message todo.auth.v1.SendVerificationEmailResponse
+ */
+export type SendVerificationEmailResponse = Message<"todo.auth.v1.SendVerificationEmailResponse"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.SendVerificationEmailResponse.
+ * Use `create(SendVerificationEmailResponseSchema)` to create a new message.
+ */
+export const SendVerificationEmailResponseSchema: GenMessage<SendVerificationEmailResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 30);
+
+/**
+ * VerifyEmailRequest holds the emailed code.
+ *
+ * @generated from message todo.auth.v1.VerifyEmailRequest
+ */
+export type VerifyEmailRequest = Message<"todo.auth.v1.VerifyEmailRequest"> & {
+  /**
+   * The account's email address.
+   *
+   * @generated from field: string email = 1;
+   */
+  email: string;
+
+  /**
+   * The code from the latest verification email.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.VerifyEmailRequest.
+ * Use `create(VerifyEmailRequestSchema)` to create a new message.
+ */
+export const VerifyEmailRequestSchema: GenMessage<VerifyEmailRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 31);
+
+/**
+ * VerifyEmailResponse carries the account, now verified.
+ *
+ * @generated from message todo.auth.v1.VerifyEmailResponse
+ */
+export type VerifyEmailResponse = Message<"todo.auth.v1.VerifyEmailResponse"> & {
+  /**
+   * The verified account.
+   *
+   * @generated from field: todo.auth.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message todo.auth.v1.VerifyEmailResponse.
+ * Use `create(VerifyEmailResponseSchema)` to create a new message.
+ */
+export const VerifyEmailResponseSchema: GenMessage<VerifyEmailResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 32);
+
+/**
+ * DeleteAccountRequest confirms the deletion with the password.
+ *
+ * @generated from message todo.auth.v1.DeleteAccountRequest
+ */
+export type DeleteAccountRequest = Message<"todo.auth.v1.DeleteAccountRequest"> & {
+  /**
+   * The account's current password.
+   *
+   * @generated from field: string password = 1;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message todo.auth.v1.DeleteAccountRequest.
+ * Use `create(DeleteAccountRequestSchema)` to create a new message.
+ */
+export const DeleteAccountRequestSchema: GenMessage<DeleteAccountRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 33);
+
+/**
+ * DeleteAccountResponse is empty.
+ *
+ * @generated from message todo.auth.v1.DeleteAccountResponse
+ */
+export type DeleteAccountResponse = Message<"todo.auth.v1.DeleteAccountResponse"> & {
+};
+
+/**
+ * Describes the message todo.auth.v1.DeleteAccountResponse.
+ * Use `create(DeleteAccountResponseSchema)` to create a new message.
+ */
+export const DeleteAccountResponseSchema: GenMessage<DeleteAccountResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 34);
+
+/**
+ * WatchAccountEventsRequest says where to resume.
+ *
+ * @generated from message todo.auth.v1.WatchAccountEventsRequest
+ */
+export type WatchAccountEventsRequest = Message<"todo.auth.v1.WatchAccountEventsRequest"> & {
+  /**
+   * The `sequence` of the last event the caller has handled; 0 for all.
+   *
+   * @generated from field: int64 after = 1;
+   */
+  after: bigint;
+};
+
+/**
+ * Describes the message todo.auth.v1.WatchAccountEventsRequest.
+ * Use `create(WatchAccountEventsRequestSchema)` to create a new message.
+ */
+export const WatchAccountEventsRequestSchema: GenMessage<WatchAccountEventsRequest> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 35);
+
+/**
+ * WatchAccountEventsResponse carries one account event.
+ *
+ * @generated from message todo.auth.v1.WatchAccountEventsResponse
+ */
+export type WatchAccountEventsResponse = Message<"todo.auth.v1.WatchAccountEventsResponse"> & {
+  /**
+   * The event.
+   *
+   * @generated from field: todo.auth.v1.AccountEvent event = 1;
+   */
+  event?: AccountEvent | undefined;
+};
+
+/**
+ * Describes the message todo.auth.v1.WatchAccountEventsResponse.
+ * Use `create(WatchAccountEventsResponseSchema)` to create a new message.
+ */
+export const WatchAccountEventsResponseSchema: GenMessage<WatchAccountEventsResponse> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 36);
+
+/**
+ * AccountEvent is one change to an account that other services act on.
+ *
+ * @generated from message todo.auth.v1.AccountEvent
+ */
+export type AccountEvent = Message<"todo.auth.v1.AccountEvent"> & {
+  /**
+   * The event's place in the order, increasing; the cursor to resume after.
+   *
+   * @generated from field: int64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * What happened.
+   *
+   * @generated from field: todo.auth.v1.AccountEvent.Kind kind = 2;
+   */
+  kind: AccountEvent_Kind;
+
+  /**
+   * The account's id, a UUID string.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * When it happened.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message todo.auth.v1.AccountEvent.
+ * Use `create(AccountEventSchema)` to create a new message.
+ */
+export const AccountEventSchema: GenMessage<AccountEvent> = /*@__PURE__*/
+  messageDesc(file_todo_auth_v1_auth, 37);
+
+/**
+ * What happened to the account.
+ *
+ * @generated from enum todo.auth.v1.AccountEvent.Kind
+ */
+export enum AccountEvent_Kind {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The account was deleted: drop everything kept for `user_id`.
+   *
+   * @generated from enum value: KIND_ACCOUNT_DELETED = 1;
+   */
+  ACCOUNT_DELETED = 1,
+}
+
+/**
+ * Describes the enum todo.auth.v1.AccountEvent.Kind.
+ */
+export const AccountEvent_KindSchema: GenEnum<AccountEvent_Kind> = /*@__PURE__*/
+  enumDesc(file_todo_auth_v1_auth, 37, 0);
 
 /**
  * AuthService is the public face of accounts and sessions: it signs people up,
@@ -872,6 +1213,67 @@ export const AuthService: GenService<{
     input: typeof ListSecurityEventsRequestSchema;
     output: typeof ListSecurityEventsResponseSchema;
   },
+  /**
+   * RequestPasswordReset emails a one-time code for ResetPassword to the
+   * account's address. It answers the same, in about the same time, whether
+   * or not the account exists; mail goes out only when it does. Requests per
+   * email and per client address are limited (RESOURCE_EXHAUSTED).
+   *
+   * @generated from rpc todo.auth.v1.AuthService.RequestPasswordReset
+   */
+  requestPasswordReset: {
+    methodKind: "unary";
+    input: typeof RequestPasswordResetRequestSchema;
+    output: typeof RequestPasswordResetResponseSchema;
+  },
+  /**
+   * ResetPassword sets a new password with the emailed code, marks the email
+   * verified and revokes every session of the user. A wrong, used or expired
+   * code gives INVALID_ARGUMENT naming `code`; five wrong codes void it.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.ResetPassword
+   */
+  resetPassword: {
+    methodKind: "unary";
+    input: typeof ResetPasswordRequestSchema;
+    output: typeof ResetPasswordResponseSchema;
+  },
+  /**
+   * SendVerificationEmail emails the calling user (bearer) a fresh code for
+   * VerifyEmail; the previous code stops working. Limited like
+   * RequestPasswordReset.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.SendVerificationEmail
+   */
+  sendVerificationEmail: {
+    methodKind: "unary";
+    input: typeof SendVerificationEmailRequestSchema;
+    output: typeof SendVerificationEmailResponseSchema;
+  },
+  /**
+   * VerifyEmail marks the email verified with the emailed code. It needs no
+   * bearer: people often open their mail on another device.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.VerifyEmail
+   */
+  verifyEmail: {
+    methodKind: "unary";
+    input: typeof VerifyEmailRequestSchema;
+    output: typeof VerifyEmailResponseSchema;
+  },
+  /**
+   * DeleteAccount removes the calling user (bearer) after checking the
+   * password: the account, its sessions and, through the account events the
+   * task service follows, all of its tasks. Every token of the user is refused
+   * at once, and the email can sign up afresh.
+   *
+   * @generated from rpc todo.auth.v1.AuthService.DeleteAccount
+   */
+  deleteAccount: {
+    methodKind: "unary";
+    input: typeof DeleteAccountRequestSchema;
+    output: typeof DeleteAccountResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_todo_auth_v1_auth, 0);
 
@@ -896,4 +1298,27 @@ export const TokenService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_todo_auth_v1_auth, 1);
+
+/**
+ * AccountEventService is internal, like TokenService: services that keep data
+ * per user follow it to learn of deleted accounts. The gateway never exposes it.
+ *
+ * @generated from service todo.auth.v1.AccountEventService
+ */
+export const AccountEventService: GenService<{
+  /**
+   * WatchAccountEvents sends every account event after the `after` cursor in
+   * order, then each new one as it happens, until the caller hangs up. A
+   * follower stores the `sequence` of each event it has handled and resumes
+   * from there, so an event that happened while it was down still reaches it.
+   *
+   * @generated from rpc todo.auth.v1.AccountEventService.WatchAccountEvents
+   */
+  watchAccountEvents: {
+    methodKind: "server_streaming";
+    input: typeof WatchAccountEventsRequestSchema;
+    output: typeof WatchAccountEventsResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_todo_auth_v1_auth, 2);
 

@@ -1,15 +1,21 @@
-// The app's controller: shows sign-in or the task screen, keeps the task
-// screen live, and sends the user back to sign-in from wherever they are when
-// the server ends the session.
-import { type Api } from "./api";
+// The app's controller: shows the screen the URL's hash names (the task list,
+// the account page, or a reset or verification link from an email), keeps
+// the task screen live, and sends the user back to sign-in from wherever
+// they are when the server ends the session.
+import { type Api, tokensFrom } from "./api";
 import { signOut } from "./authorization";
 import { h } from "./dom";
+import { parseRoute, type Route, routeHash } from "./route";
 import { type Session } from "./session";
+import { accountPage } from "./views/account";
 import { addForm } from "./views/add-form";
 import { connectionBanner } from "./views/banner";
 import { filterBar } from "./views/filters";
-import { signInView } from "./views/sign-in";
+import { resetPasswordView } from "./views/reset-password";
+import { type SignInOptions, signInView } from "./views/sign-in";
 import { taskList } from "./views/task-list";
+import { announceVerified, verifyBanner } from "./views/verify-banner";
+import { verifyEmailView } from "./views/verify-email";
 import { watchTasks } from "./watch";
 
 export interface AppOptions {
@@ -19,36 +25,91 @@ export interface AppOptions {
 }
 
 interface Screen {
-  name: "sign-in" | "tasks";
-  /** Ends what the screen keeps running (its live stream). */
+  name: "sign-in" | "tasks" | "account" | "reset" | "verify";
+  /** Whether the screen is the signed-in user's: when the session ends, it gives way to sign-in. */
+  private: boolean;
+  /** Ends what the screen keeps running (its live stream, its listeners). */
   stop(): void;
 }
 
-export function startApp({ root, session, api }: AppOptions): void {
-  let screen: Screen | undefined;
+const ENDED = "Your session has ended. Please sign in again.";
 
-  function show(name: Screen["name"], elements: Node[], stop = () => undefined): void {
+/** Starts the app; returns how to stop it (tests start several). */
+export function startApp({ root, session, api }: AppOptions): () => void {
+  let screen: Screen | undefined;
+  /** The hash the screen on show stands for; a hashchange to it again (some browsers send one for replaceState) is no news. */
+  let shownHash = "";
+
+  function show(name: Screen["name"], title: string, elements: Node[], { private: isPrivate = false, stop = (): void => undefined } = {}): void {
     screen?.stop();
-    screen = { name, stop };
+    screen = { name, private: isPrivate, stop };
+    document.title = title === "Todo" ? title : `${title} · Todo`;
     root.replaceChildren(...elements);
   }
 
-  function showSignIn(notice?: string): void {
-    show("sign-in", [signInView({ api, session, onSignedIn: showTasks, notice })]);
+  /** Shows the screen the hash names. */
+  function route(): void {
+    shownHash = location.hash;
+    const target = parseRoute(location.hash);
+    switch (target.name) {
+      case "reset":
+        return showReset(target.email, target.code);
+      case "verify":
+        return showVerify(target.email, target.code);
+      case "account":
+        return session.tokens ? showAccount() : showSignIn();
+      case "tasks":
+        return session.tokens ? showTasks() : showSignIn();
+    }
+  }
+
+  /** Goes to `target`; `replace` keeps a used link (its code) out of the history. */
+  function go(target: Route, replace = false): void {
+    const hash = routeHash(target);
+    if (replace || location.hash === hash) {
+      replaceHash(target);
+      route();
+    } else {
+      // The hashchange listener shows it.
+      location.hash = hash;
+    }
+  }
+
+  /** Puts `target` in the address bar without showing it (the screen on show already stands for it). */
+  function replaceHash(target: Route): void {
+    history.replaceState(history.state, "", routeHash(target));
+    shownHash = location.hash;
+  }
+
+  function onHashChange(): void {
+    if (location.hash !== shownHash) route();
+  }
+
+  function showSignIn(options: Pick<SignInOptions, "notice" | "info" | "email"> = {}): void {
+    show("sign-in", "Sign in", [signInView({ api, session, onSignedIn: route, ...options })]);
+  }
+
+  function signOutHere(): void {
+    signOut(session, api.auth);
+    replaceHash({ name: "tasks" });
+    showSignIn();
+  }
+
+  function header(): HTMLElement {
+    return h("header", { class: "top" },
+      h("h1", {}, "Todo"),
+      h("span", { class: "muted user", "data-testid": "user" }, session.tokens?.email ?? ""),
+      h("nav", { class: "top-actions", "aria-label": "Pages" },
+        h("a", { href: routeHash({ name: "account" }), class: "button secondary", "data-testid": "account" }, "Account"),
+        h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: signOutHere }, "Sign out")));
   }
 
   function showTasks(): void {
     const banner = connectionBanner();
+    const verify = verifyBanner({ auth: api.auth });
     const filters = filterBar((change) => list.setFilter(change));
     const list = taskList({ tasks: api.tasks, onOffline: banner.show, filterByTag: filters.filterByTag });
     const add = addForm({ tasks: api.tasks, onAdded: list.added, onOffline: () => banner.show(true) });
-    const header = h("header", { class: "top" },
-      h("h1", {}, "Todo"),
-      h("span", { class: "muted", "data-testid": "user" }, session.tokens?.email ?? ""),
-      h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: () => {
-        signOut(session, api.auth);
-        showSignIn();
-      } }, "Sign out"));
     const stopWatching = watchTasks(api.tasks, {
       onEvent: list.apply,
       onConnected() {
@@ -60,17 +121,79 @@ export function startApp({ root, session, api }: AppOptions): void {
         list.disconnected();
       },
     });
-    show("tasks", [header, banner.element, add.element, filters.element, ...list.elements], () => {
-      stopWatching();
-      list.stop();
+    show("tasks", "Todo", [header(), verify.element, banner.element, add.element, filters.element, ...list.elements], {
+      private: true,
+      stop() {
+        stopWatching();
+        list.stop();
+        verify.stop();
+      },
     });
     add.focus();
+    void verify.check();
     void list.reload();
   }
 
-  session.onEnded(() => {
-    if (screen?.name !== "sign-in") showSignIn("Your session has ended. Please sign in again.");
+  function showAccount(): void {
+    const page = accountPage({
+      api,
+      email: session.tokens?.email ?? "",
+      onSignOut: signOutHere,
+      onDeleted() {
+        // The server has refused every token of the account already; only this browser's copy is left.
+        session.signOut();
+        replaceHash({ name: "tasks" });
+        showSignIn({ info: "Your account and all of its tasks were deleted." });
+      },
+    });
+    show("account", "Account", page.elements, { private: true, stop: page.stop });
+    page.focus();
+  }
+
+  function showReset(email: string, code: string): void {
+    show("reset", "Reset password", [resetPasswordView({
+      auth: api.auth,
+      email,
+      code,
+      signedIn: Boolean(session.tokens),
+      async onReset(address, password) {
+        // Every session of the account has ended; a session of another account kept here ends too.
+        if (session.tokens) signOut(session, api.auth);
+        try {
+          const response = await api.auth.login({ email: address, password });
+          session.save(tokensFrom(response, response.user?.email ?? address));
+          go({ name: "tasks" }, true);
+        } catch {
+          replaceHash({ name: "tasks" });
+          showSignIn({ info: "Your password was reset. Sign in with your new password.", email: address });
+        }
+      },
+    })]);
+  }
+
+  function showVerify(email: string, code: string): void {
+    show("verify", "Verify email", [verifyEmailView({
+      auth: api.auth,
+      email,
+      code,
+      signedIn: Boolean(session.tokens),
+      onVerified() {
+        announceVerified(localStorage);
+        // The code is used up: a reload should not try it again.
+        replaceHash({ name: "tasks" });
+      },
+      onContinue: () => go({ name: "tasks" }),
+    })]);
+  }
+
+  const stopListening = session.onEnded(() => {
+    if (screen?.private) showSignIn({ notice: ENDED });
   });
-  if (session.tokens) showTasks();
-  else showSignIn();
+  window.addEventListener("hashchange", onHashChange);
+  route();
+  return () => {
+    stopListening();
+    window.removeEventListener("hashchange", onHashChange);
+    screen?.stop();
+  };
 }

@@ -7,8 +7,15 @@ import { type Client, Code, ConnectError, createContextKey, createContextValues,
 import { AuthService } from "./gen/todo/auth/v1/auth_pb";
 import { type Session } from "./session";
 
-/** The calls that start a session: they carry no token. */
-const PUBLIC: ReadonlySet<DescMethod> = new Set<DescMethod>([AuthService.method.signUp, AuthService.method.login, AuthService.method.refresh]);
+/**
+ * The calls that need no session, so they carry no token and a refusal ends
+ * nothing: those that start one, and those an emailed link makes, which may be
+ * opened signed out or on another device.
+ */
+const PUBLIC: ReadonlySet<DescMethod> = new Set<DescMethod>([
+  AuthService.method.signUp, AuthService.method.login, AuthService.method.refresh,
+  AuthService.method.requestPasswordReset, AuthService.method.resetPassword, AuthService.method.verifyEmail,
+]);
 
 /**
  * The token of a session being signed out, already gone from storage: a

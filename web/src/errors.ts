@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type BadRequest_FieldViolation, BadRequestSchema, RetryInfoSchema } from "./gen/google/rpc/error_details_pb";
 
 /** The form fields a message can sit next to. */
-export type FormField = "email" | "password" | "current_password" | "new_password" | "title" | "description" | "priority" | "tags" | "due";
+export type FormField = "email" | "password" | "current_password" | "new_password" | "code" | "title" | "description" | "priority" | "tags" | "due";
 
 export interface Problem {
   /** A sentence for the whole form or screen; it stands on its own wherever it is shown. */
@@ -16,8 +16,13 @@ export interface Problem {
   offline: boolean;
 }
 
-/** What the user was doing: the same code means different things at sign-in and on the task screen. */
-export type Context = "login" | "signup" | "task";
+/**
+ * What the user was doing: the same code means different things at sign-in,
+ * on the task screen and in the account's forms (password reset,
+ * verification, sessions, deletion), which are not about tasks and have no
+ * live stream to reconnect.
+ */
+export type Context = "login" | "signup" | "task" | "account";
 
 /** Request fields as the servers name them in BadRequest, mapped to the forms' fields. */
 const FIELDS: Readonly<Record<string, FormField>> = {
@@ -25,6 +30,7 @@ const FIELDS: Readonly<Record<string, FormField>> = {
   password: "password",
   current_password: "current_password",
   new_password: "new_password",
+  code: "code",
   "task.title": "title",
   "task.description": "description",
   "task.priority": "priority",
@@ -42,19 +48,25 @@ export function describe(error: unknown, context: Context = "task"): Problem {
     case Code.Unauthenticated:
       return context === "login" ? atField("password", "Wrong email or password.") : general("Your session has ended. Please sign in again.");
     case Code.ResourceExhausted: {
+      // The account's limits (mail sent, password checks) say in their own words what was limited.
+      if (context === "account") return general(error.rawMessage ? sentence(error.rawMessage) : tooMany(error));
       const message = tooMany(error);
       return context === "task" ? general(message) : atField("password", message);
     }
     case Code.Unavailable:
     case Code.DeadlineExceeded:
-      return offline();
+      return offline(context);
     case Code.Unknown:
       // fetch() itself failed (no connection): Connect-ES reports its TypeError as UNKNOWN.
-      return error.cause instanceof TypeError ? offline() : general(OUR_SIDE);
+      return error.cause instanceof TypeError ? offline(context) : general(OUR_SIDE);
+    case Code.FailedPrecondition:
+      return general(error.rawMessage ? sentence(error.rawMessage) : OUR_SIDE);
+    case Code.Unimplemented:
+      return general("This server cannot do that yet.");
     case Code.Aborted:
       return general("Someone else changed this task meanwhile.");
     case Code.NotFound:
-      return general("This task no longer exists.");
+      return general(context === "account" ? sentence(error.rawMessage || "It no longer exists") : "This task no longer exists.");
     default:
       return general(OUR_SIDE);
   }
@@ -70,8 +82,10 @@ function atField(field: FormField, message: string): Problem {
   return { message, fields: { [field]: message }, offline: false };
 }
 
-function offline(): Problem {
-  return { message: "Reconnecting…", fields: {}, offline: true };
+/** The task screen reconnects by itself; a form only waits for the user to try again. */
+function offline(context: Context): Problem {
+  const message = context === "account" ? "Could not reach the server. Check your connection and try again." : "Reconnecting…";
+  return { message, fields: {}, offline: true };
 }
 
 /** Each violation's description at its form field; the first one wins when a field has several. */
@@ -101,4 +115,10 @@ export function waitText(ms: number): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A server's message as a sentence: capitalised and ending with a full stop. */
+function sentence(text: string): string {
+  const trimmed = capitalize(text.trim());
+  return /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }

@@ -13,18 +13,20 @@ import { FakeServer, signedIn } from "./support/fake-server";
 import { memoryStorage } from "./support/storage";
 
 let root: HTMLElement;
+let stop: () => void;
 
 function start(server: FakeServer): void {
   const session = new Session(memoryStorage(), refresher(createClient(AuthService, server.transport())));
   session.save(signedIn());
   root = document.createElement("div");
   document.body.append(root);
-  startApp({ root, session, api: createApi(server.transport([authorize(session)])) });
+  stop = startApp({ root, session, api: createApi(server.transport([authorize(session)])) });
 }
 
 afterEach(() => {
   // Leaving the app stops its live stream.
   root.querySelector<HTMLButtonElement>("[data-testid=sign-out]")?.click();
+  stop();
   root.remove();
 });
 

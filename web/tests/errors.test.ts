@@ -64,4 +64,25 @@ suite("error messages", () => {
     expect(describe(new ConnectError("Failed to fetch", Code.Unknown, undefined, undefined, new TypeError("Failed to fetch"))).offline).toBe(true);
     expect(describe(new Error("boom"))).toMatchObject({ offline: false, message: "Something went wrong. Please try again." });
   });
+
+  it("puts a wrong reset or verification code next to the code field", async () => {
+    const problem = describe(await fieldError("code", "is wrong, used or expired; ask for a new one"), "account");
+    expect(problem.fields).toEqual({ code: "Is wrong, used or expired; ask for a new one" });
+  });
+
+  it("words the account's refusals in the server's own sentence", async () => {
+    const limited = await serverError("too many emails to this address; try again in 9 min 58 s", Code.ResourceExhausted, [
+      { desc: RetryInfoSchema, value: { retryDelay: { seconds: 598n, nanos: 0 } } },
+    ]);
+    expect(describe(limited, "account")).toMatchObject({ fields: {}, message: "Too many emails to this address; try again in 9 min 58 s." });
+    const unverified = await serverError("verify your email address before signing in", Code.FailedPrecondition);
+    expect(describe(unverified, "account").message).toBe("Verify your email address before signing in.");
+    expect(describe(await serverError("DeleteAccount is not built yet", Code.Unimplemented), "account").message).toBe("This server cannot do that yet.");
+  });
+
+  it("tells a form to try again when offline, where the task screen says it reconnects", async () => {
+    const down = await serverError("upstream", Code.Unavailable);
+    expect(describe(down, "account")).toMatchObject({ offline: true, message: "Could not reach the server. Check your connection and try again." });
+    expect(describe(down, "task").message).toBe("Reconnecting…");
+  });
 });

@@ -1,8 +1,10 @@
 // The sign-in screen: one form that signs in (Enter) or creates an account,
-// with the server's messages next to the field they are about.
+// with the server's messages next to the field they are about, and the way to
+// a forgotten password.
 import { type Api, tokensFrom } from "../api";
 import { h } from "../dom";
 import { describe } from "../errors";
+import { routeHash } from "../route";
 import { type Session } from "../session";
 import { FormMessages } from "./form";
 
@@ -12,19 +14,31 @@ export interface SignInOptions {
   onSignedIn(): void;
   /** Why the user is here, when it was not their choice (the session ended). */
   notice?: string;
+  /** News that is not a problem (the account was deleted). */
+  info?: string;
+  /** The email to start with. */
+  email?: string;
 }
 
-export function signInView({ api, session, onSignedIn, notice }: SignInOptions): HTMLFormElement {
+export function signInView({ api, session, onSignedIn, notice, info, email: knownEmail = "" }: SignInOptions): HTMLFormElement {
   const messages = new FormMessages("auth-error");
   const input = (name: "email" | "password", type: string, autocomplete: string) =>
     h("input", { id: name, name, type, autocomplete, required: true });
   const email = input("email", "email", "username");
   const password = input("password", "password", "current-password");
+  email.value = knownEmail;
+  // The link carries what was typed, so the reset screen starts with it.
+  const forgot = h("a", { href: routeHash({ name: "reset", email: knownEmail, code: "" }), class: "forgot", "data-testid": "forgot-password" }, "Forgot password?");
+  email.addEventListener("input", () => {
+    forgot.href = routeHash({ name: "reset", email: email.value.trim(), code: "" });
+  });
   const form = h("form", { class: "card auth", novalidate: true },
     h("h1", {}, "Todo"),
+    info ? h("p", { class: "notice", role: "status", "data-testid": "auth-info" }, info) : null,
     h("p", { class: "muted" }, "Sign in, or create an account with any email and a password of 8 or more characters."),
     messages.field("Email", email, "email"),
     messages.field("Password", password, "password"),
+    forgot,
     messages.general,
     h("div", { class: "actions" },
       h("button", { type: "submit", "data-testid": "sign-in" }, "Sign in"),
@@ -34,7 +48,7 @@ export function signInView({ api, session, onSignedIn, notice }: SignInOptions):
     event.preventDefault();
     void submit("login");
   });
-  queueMicrotask(() => email.focus());
+  queueMicrotask(() => (knownEmail ? password : email).focus());
 
   async function submit(mode: "login" | "signup"): Promise<void> {
     messages.clear();

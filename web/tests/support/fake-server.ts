@@ -4,7 +4,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter, createRouterTransport, type HandlerContext, type Interceptor, type Transport } from "@connectrpc/connect";
-import { AuthService } from "../../src/gen/todo/auth/v1/auth_pb";
+import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb";
+import { AuthService, SecurityEvent_Kind } from "../../src/gen/todo/auth/v1/auth_pb";
 import { type Task, TaskSchema, TaskService } from "../../src/gen/todo/task/v1/task_pb";
 import { type Tokens } from "../../src/session";
 
@@ -26,6 +27,14 @@ export class FakeServer {
   down = false;
   /** When set, the task service refuses every access token, even fresh ones. */
   refuseAccessTokens = false;
+  /** The account's password, email state and other sessions, for the account's calls. */
+  password = "correct horse battery";
+  emailVerified = false;
+  otherSessions = ["session-phone"];
+  /** The one code the reset and verification emails carry. */
+  readonly code = "K7Q29X";
+  /** Set once DeleteAccount succeeded. */
+  deleted = false;
   private issued = 1;
 
   /** Every session ends at once, as after a logout elsewhere or a password change. */
@@ -40,8 +49,9 @@ export class FakeServer {
 
   private routes(router: ConnectRouter): void {
     router.service(AuthService, {
-      login: (_request, context) => {
+      login: (request, context) => {
         this.note("Login", context);
+        if (this.deleted || request.password !== this.password) throw new ConnectError("incorrect email or password", Code.Unauthenticated);
         return this.issue();
       },
       refresh: (request, context) => {
@@ -53,11 +63,74 @@ export class FakeServer {
         this.authenticate("Logout", context);
         return {};
       },
+      getCurrentUser: (_request, context) => {
+        this.authenticate("GetCurrentUser", context);
+        return { user: this.user() };
+      },
+      listSessions: (_request, context) => {
+        this.authenticate("ListSessions", context);
+        const mine = { id: "session-here", current: true, userAgent: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36", clientAddress: "127.0.0.1", lastUseTime: timestampNow() };
+        const others = this.otherSessions.map((id) => ({ id, userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Version/17.5 Mobile/15E148 Safari/604.1", clientAddress: "203.0.113.7", lastUseTime: timestampNow() }));
+        return { sessions: [...others, mine] };
+      },
+      revokeSession: (request, context) => {
+        this.authenticate("RevokeSession", context);
+        if (!this.otherSessions.includes(request.sessionId)) throw new ConnectError("no live session of yours has this id", Code.NotFound);
+        this.otherSessions = this.otherSessions.filter((id) => id !== request.sessionId);
+        return {};
+      },
+      revokeOtherSessions: (_request, context) => {
+        this.authenticate("RevokeOtherSessions", context);
+        const revokedCount = this.otherSessions.length;
+        this.otherSessions = [];
+        return { revokedCount };
+      },
+      listSecurityEvents: (_request, context) => {
+        this.authenticate("ListSecurityEvents", context);
+        return { events: [{ kind: SecurityEvent_Kind.LOGIN, createTime: timestampNow(), clientAddress: "127.0.0.1", userAgent: "grpcurl/1.8.6" }] };
+      },
+      changePassword: (request, context) => {
+        this.authenticate("ChangePassword", context);
+        if (request.currentPassword !== this.password) throw fieldError("current_password", "is incorrect");
+        this.password = request.newPassword;
+        this.otherSessions = [];
+        return {};
+      },
+      requestPasswordReset: (_request, context) => {
+        this.note("RequestPasswordReset", context);
+        return {};
+      },
+      resetPassword: (request, context) => {
+        this.note("ResetPassword", context);
+        if (request.code !== this.code) throw fieldError("code", "is wrong, used or expired");
+        this.password = request.newPassword;
+        this.emailVerified = true;
+        this.endSessions();
+        return {};
+      },
+      sendVerificationEmail: (_request, context) => {
+        this.authenticate("SendVerificationEmail", context);
+        return {};
+      },
+      verifyEmail: (request, context) => {
+        this.note("VerifyEmail", context);
+        if (request.code !== this.code) throw fieldError("code", "is wrong, used or expired");
+        this.emailVerified = true;
+        return { user: this.user() };
+      },
+      deleteAccount: (request, context) => {
+        this.authenticate("DeleteAccount", context);
+        if (request.password !== this.password) throw fieldError("password", "is incorrect");
+        this.deleted = true;
+        this.tasks = [];
+        this.endSessions();
+        return {};
+      },
     });
     router.service(TaskService, {
-      listTasks: (_request, context) => {
+      listTasks: (request, context) => {
         this.authenticate("ListTasks", context);
-        return { tasks: this.tasks, totalSize: this.tasks.length };
+        return { tasks: request.pageSize ? this.tasks.slice(0, request.pageSize) : this.tasks, totalSize: this.tasks.length };
       },
       createTask: (request, context) => {
         this.authenticate("CreateTask", context);
@@ -92,6 +165,10 @@ export class FakeServer {
     if (this.refuseAccessTokens || !this.live.has(token)) throw new ConnectError("access token is not valid", Code.Unauthenticated);
   }
 
+  private user() {
+    return { id: "user-1", email: "ada@example.com", emailVerified: this.emailVerified };
+  }
+
   private issue() {
     this.issued += 1;
     const n = this.issued;
@@ -99,6 +176,12 @@ export class FakeServer {
     this.refreshable.add(`refresh-${n}`);
     return { accessToken: `access-${n}`, refreshToken: `refresh-${n}`, expiresIn: 900n, user: { email: "ada@example.com" } };
   }
+}
+
+function fieldError(field: string, description: string): ConnectError {
+  return new ConnectError(`${field}: ${description}`, Code.InvalidArgument, undefined, [
+    { desc: BadRequestSchema, value: { fieldViolations: [{ field, description }] } },
+  ]);
 }
 
 /** Tokens as a login gave them: access-1 and refresh-1, valid for `validForMs` from `now`. */

@@ -1,0 +1,64 @@
+// The screens as addresses in the URL's hash, so Back works, a reload stays
+// put, and the links in our emails (`#/reset?email=…&code=…`,
+// `#/verify?email=…&code=…`) open the screen they are for, filled in.
+
+export type Route =
+  | { name: "tasks" }
+  | { name: "account" }
+  /** Forgot password: without a code, the step that asks for one. */
+  | { name: "reset"; email: string; code: string }
+  | { name: "verify"; email: string; code: string };
+
+/** The route a hash (`location.hash`, with or without its `#`) names; anything unknown is the task list. */
+export function parseRoute(hash: string): Route {
+  const [path, query = ""] = hash.replace(/^#/, "").split(/\?(.*)/s, 2);
+  const params = queryParams(query);
+  const email = (params.get("email") ?? "").trim();
+  const code = (params.get("code") ?? "").trim();
+  switch (path.replace(/\/+$/, "")) {
+    case "/account":
+      return { name: "account" };
+    case "/reset":
+      return { name: "reset", email, code };
+    case "/verify":
+      return { name: "verify", email, code };
+    default:
+      return { name: "tasks" };
+  }
+}
+
+/** The hash for `route`; empty parameters are left out. */
+export function routeHash(route: Route): string {
+  if (route.name === "tasks") return "#/";
+  if (route.name === "account") return "#/account";
+  const query = (["email", "code"] as const)
+    .filter((key) => route[key])
+    .map((key) => `${key}=${encodeURIComponent(route[key])}`)
+    .join("&");
+  return `#/${route.name}${query ? `?${query}` : ""}`;
+}
+
+/**
+ * A query's parameters, read so that an email survives however the link was
+ * written: `+` stays a plus (emails have no spaces, and `a+b@example.com`
+ * written unencoded must not become `a b@…`), a malformed escape is kept as
+ * written, and `&amp;` (an HTML part escaped twice) still separates.
+ */
+function queryParams(query: string): Map<string, string> {
+  const params = new Map<string, string>();
+  for (const pair of query.split("&")) {
+    if (!pair) continue;
+    const [rawKey, rawValue = ""] = pair.split(/=(.*)/s, 2);
+    const key = decode(rawKey).replace(/^amp;/, "");
+    if (!params.has(key)) params.set(key, decode(rawValue));
+  }
+  return params;
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

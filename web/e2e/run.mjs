@@ -1,11 +1,14 @@
 // End-to-end tests in headless Chromium against the real stack: the stack
-// binary runs the gateway, auth and task services in one process on ports the
-// OS picks, and serves the built app from web/dist. Screenshots of the main
-// screens land in web/screenshots/. Needs cargo (or STACK_BIN) and Debian's
-// chromium; fails loudly without them.
+// binary runs the gateway, auth and task services in one process on free
+// ports, and serves the built app from web/dist. Its mail goes to a real SMTP
+// server (Python's aiosmtpd) that files each message in a maildir the tests
+// read codes and links from. Screenshots of the main screens land in
+// web/screenshots/. Needs cargo (or STACK_BIN), Debian's chromium and
+// aiosmtpd; fails loudly without them.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -34,18 +37,74 @@ function stackBinary() {
   return join(process.env.CARGO_TARGET_DIR ?? join(root, "target"), "debug", STACK.binary);
 }
 
+/** A port free right now. Only for the two servers that cannot be told port 0: aiosmtpd cannot bind it,
+ * and the gateway's address must be known before it starts, for the links in the mail (APP_URL). */
+function freePort() {
+  return new Promise((found, failed) => {
+    const server = createServer();
+    server.once("error", failed);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => found(port));
+    });
+  });
+}
+
+/** Resolves once something accepts connections on `port`, polling until `deadlineMs`; `gone` rejecting ends the wait. */
+async function listening(port, deadlineMs, gone) {
+  const deadline = Date.now() + deadlineMs;
+  let stopped;
+  void gone.catch((error) => {
+    stopped = error;
+  });
+  while (Date.now() < deadline) {
+    if (stopped) throw stopped;
+    const open = await new Promise((done) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.once("error", () => done(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${deadlineMs / 1000} s`);
+}
+
 const data = mkdtempSync(join(tmpdir(), "todo-e2e-"));
-const stack = spawn(stackBinary(), [], {
+const maildir = join(data, "smtp-maildir");
+
+/** The test SMTP server: aiosmtpd filing every message it is given in `maildir`. */
+async function startSmtp() {
+  const check = spawnSync("python3", ["-c", "import aiosmtpd"], { encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`the e2e tests need Python's aiosmtpd (pip install aiosmtpd, or apt-get install python3-aiosmtpd): ${check.stderr || check.error}`);
+  const port = await freePort();
+  const server = spawn("python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: ["ignore", "inherit", "inherit"] });
+  const exited = new Promise((_, failed) => server.once("exit", (code, signal) => failed(new Error(`the SMTP server (aiosmtpd) exited (${signal ?? code})`))));
+  await listening(port, 15_000, exited);
+  console.log(`smtp | aiosmtpd on 127.0.0.1:${port}, mail filed in ${maildir}`);
+  return { server, url: `smtp://127.0.0.1:${port}` };
+}
+
+const stackBin = stackBinary();
+const smtp = await startSmtp();
+const gatewayPort = await freePort();
+const appUrl = `http://127.0.0.1:${gatewayPort}`;
+const stack = spawn(stackBin, [], {
   cwd: root,
   env: {
     ...process.env,
-    // Port 0 everywhere: the OS picks free ports and the stack prints them.
-    GATEWAY_ADDR: "127.0.0.1:0",
+    // Port 0 for the services: the OS picks free ports and the stack prints them. The gateway's is
+    // chosen here, because the links in the mail must name it.
+    GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
     AUTH_ADDR: "127.0.0.1:0",
     TASK_ADDR: "127.0.0.1:0",
     DATA_DIR: data,
     WEB_DIR: join(web, "dist"),
     JWT_SECRET: "e2e-secret-that-is-certainly-long-enough-0123",
+    SMTP_URL: smtp.url,
+    APP_URL: appUrl,
     RUST_LOG: process.env.RUST_LOG ?? "warn",
   },
   stdio: ["ignore", "pipe", "inherit"],
@@ -74,7 +133,10 @@ function stackUrl() {
 
 let base = "";
 const results = [];
+/** E2E_ONLY=<regular expression> runs only the tests whose names match (while working on some). */
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY, "i") : undefined;
 async function test(name, body) {
+  if (only && !only.test(name)) return;
   const started = Date.now();
   try {
     await body();
@@ -120,6 +182,88 @@ async function endSessionElsewhere(page) {
   });
   const trailer = Buffer.from(await response.arrayBuffer()).toString("latin1");
   assert.ok(response.headers.get("grpc-status") === "0" || /grpc-status:\s*0\r\n/.test(trailer), `Logout failed: ${trailer}`);
+}
+
+async function signIn(page, email, password = PASSWORD) {
+  await page.goto(base);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByTestId("sign-in").click();
+  await page.getByTestId("user").getByText(email).waitFor();
+}
+
+const ENDED = "Your session has ended. Please sign in again.";
+/** Waits until `page`, left alone, has been sent to sign-in because its session ended. */
+const signedOutByItself = (page) => page.getByTestId("auth-error").getByText(ENDED).waitFor({ timeout: LIVE_DEADLINE_MS });
+
+/** The user id (the access token's subject) of the session `page` keeps. */
+async function userIdOf(page) {
+  const { accessToken } = JSON.parse(await page.evaluate(() => localStorage.getItem("todo.session")));
+  return JSON.parse(Buffer.from(accessToken.split(".")[1], "base64url").toString()).sub;
+}
+
+/** A phone's user agent, so another "device" reads as one on the account page. */
+const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, userAgent: IPHONE };
+
+/** Reads every message in the maildir with Python's email package: recipient, subject, text part, whether it has an HTML part. */
+const MAIL_READER = String.raw`
+import email, email.policy, json, os, sys
+found = []
+for folder in ("new", "cur"):
+    path = os.path.join(sys.argv[1], folder)
+    for name in (os.listdir(path) if os.path.isdir(path) else []):
+        with open(os.path.join(path, name), "rb") as file:
+            message = email.message_from_binary_file(file, policy=email.policy.default)
+        text = message.get_body(preferencelist=("plain",))
+        found.append({
+            "name": name,
+            "time": os.stat(os.path.join(path, name)).st_mtime_ns,
+            "to": message.get("X-RcptTo") or message.get("To") or "",
+            "subject": str(message.get("Subject") or ""),
+            "text": text.get_content() if text is not None else "",
+            "html": message.get_body(preferencelist=("html",)) is not None,
+        })
+found.sort(key=lambda m: (m["time"], m["name"]))
+print(json.dumps(found))
+`;
+
+function mailbox() {
+  const read = spawnSync("python3", ["-c", MAIL_READER, maildir], { encoding: "utf8" });
+  if (read.status !== 0) throw new Error(`reading the maildir failed: ${read.stderr}`);
+  return JSON.parse(read.stdout);
+}
+
+/** Mail to `to` whose link opens `screen` ("reset" or "verify"), oldest first. */
+const mailFor = (to, screen) => mailbox().filter((m) => m.to.toLowerCase().includes(to) && m.text.includes(`/#/${screen}?`));
+
+/**
+ * Waits (polling, with a deadline: delivery goes through the auth service's outbox) until `count` messages
+ * for `screen` reached `to`, and returns the newest one's code (from its `Code: …` line) and link.
+ */
+async function mailedCode(to, screen, count = 1) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const messages = mailFor(to, screen);
+    if (messages.length >= count) {
+      const message = messages.at(-1);
+      const code = /^Code:\s*(\S+)\s*$/m.exec(message.text)?.[1];
+      const link = message.text.split(/\s+/).map((word) => word.replace(/^<|>$/g, "")).find((word) => word.startsWith(`${appUrl}/#/${screen}?`));
+      assert.ok(code, `no "Code: …" line in the text part:\n${message.text}`);
+      assert.ok(link, `no ${appUrl}/#/${screen}?… link in the text part:\n${message.text}`);
+      assert.ok(message.html, "the message has no HTML part");
+      return { code, link, message };
+    }
+    if (Date.now() > deadline) throw new Error(`${count} ${screen} message(s) to ${to} did not arrive within 30 s; the maildir has ${JSON.stringify(mailbox().map((m) => [m.to, m.subject]))}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** How many tasks the task service still keeps for `userId`, read from its SQLite file. */
+function storedTasks(userId) {
+  const read = spawnSync("python3", ["-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM tasks WHERE user_id = ?', (sys.argv[2],)).fetchone()[0])", join(data, "tasks.sqlite3"), userId], { encoding: "utf8" });
+  if (read.status !== 0) throw new Error(`reading tasks.sqlite3 failed: ${read.stderr}`);
+  return Number(read.stdout.trim());
 }
 
 /** Stops the stack and waits for it, so no process outlives the run. */
@@ -300,9 +444,284 @@ try {
     await page.getByTestId("password-error").getByText(/^Too many attempts: try again in (\d+ min)?( ?\d+ s)?\.$/).waitFor();
     await page.close();
   });
+
+  await test("the account page lists both devices, this one marked; signing the other out sends it to sign-in; sign out everywhere else", async () => {
+    const email = "devices@example.com";
+    const desk = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await desk.newPage();
+    await signUp(page, email);
+    const phone = await browser.newContext(PHONE);
+    const other = await phone.newPage();
+    await signIn(other, email);
+
+    await page.getByTestId("account").click();
+    await page.getByRole("heading", { name: "Account", level: 1 }).waitFor();
+    await page.getByTestId("session").nth(1).waitFor();
+    assert.equal(await page.getByTestId("session").count(), 2);
+    const mine = page.locator("[data-testid=session][data-current=true]");
+    assert.equal(await mine.count(), 1);
+    await mine.getByText("This device").waitFor();
+    assert.equal(await page.getByTestId("session").first().getAttribute("data-current"), "true", "this device comes first");
+    await page.locator("[data-testid=session][data-current=false]").getByText("Safari on iPhone").waitFor();
+    await page.screenshot({ path: join(shots, "account.png"), fullPage: true });
+
+    // The phone sees the same list from its side, then goes back to its tasks and their live stream.
+    await other.getByTestId("account").click();
+    await other.locator("[data-testid=session][data-current=true]").getByText("Safari on iPhone").waitFor();
+    await other.screenshot({ path: join(shots, "account-phone.png"), fullPage: true });
+    await other.getByTestId("back-to-tasks").click();
+    await live(other);
+
+    await page.getByRole("button", { name: /^Sign out Safari on iPhone/ }).click();
+    await page.getByTestId("sessions-status").getByText("Signed out Safari on iPhone.").waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=session]").length === 1);
+    // Left alone, the phone finds out within the live stream's deadline and lands on sign-in.
+    await signedOutByItself(other);
+    await other.getByLabel("Email").waitFor();
+    await other.screenshot({ path: join(shots, "signed-out-elsewhere-phone.png") });
+
+    // Two more devices, then "sign out everywhere else" ends both and keeps this one.
+    await signIn(other, email);
+    const third = await (await browser.newContext()).newPage();
+    await signIn(third, email);
+    await Promise.all([live(other), live(third)]);
+    await page.reload();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=session]").length === 3);
+    await page.getByTestId("revoke-others").click();
+    await page.getByTestId("sessions-status").getByText("Signed out 2 other sessions.").waitFor();
+    await Promise.all([signedOutByItself(other), signedOutByItself(third)]);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=session]").length === 1);
+    assert.equal(await page.getByTestId("revoke-others").isVisible(), false);
+    // This device is still signed in: its next call works.
+    await page.getByTestId("back-to-tasks").click();
+    await addTask(page, "Still signed in here");
+    await third.context().close();
+    await phone.close();
+    await desk.close();
+  });
+
+  await test("security activity shows the sign-in and the failed one, newest first, paged", async () => {
+    const email = "activity@example.com";
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, email); // sign-up, login
+    for (let round = 0; round < 3; round++) {
+      await page.getByTestId("sign-out").click(); // logout
+      await signIn(page, email); // login
+    }
+    await page.getByTestId("sign-out").click(); // logout
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password", { exact: true }).fill("not the password");
+    await page.getByTestId("sign-in").click(); // login failed
+    await page.getByTestId("password-error").getByText("Wrong email or password.").waitFor();
+    await signIn(page, email); // login: 11 events in all
+
+    await page.getByTestId("account").click();
+    const events = page.getByTestId("event");
+    await events.first().waitFor();
+    assert.equal(await events.count(), 10, "the first page holds 10 events");
+    assert.equal(await events.nth(0).getAttribute("data-kind"), "LOGIN");
+    assert.equal(await events.nth(1).getAttribute("data-kind"), "LOGIN_FAILED");
+    await events.nth(0).getByText("Signed in").waitFor();
+    await events.nth(1).getByText("Failed sign-in (wrong password)").waitFor();
+    const details = await events.nth(1).innerText();
+    assert.match(details, /just now|minute/i);
+    assert.match(details, /127\.0\.0\.1/);
+    assert.match(details, /Chrome on Linux/);
+    assert.match(details, /HeadlessChrome\//, "the user agent as sent");
+    await page.getByTestId("events").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, "security-activity.png"), fullPage: true });
+
+    await page.getByTestId("more-events").click();
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=event]").length === 11);
+    assert.equal(await events.nth(10).getAttribute("data-kind"), "SIGN_UP");
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "event", "focus moves to the first older event");
+    assert.equal(await page.getByTestId("more-events").isVisible(), false);
+    await context.close();
+  });
+
+  await test("change password: a wrong current password at its field, other devices signed out, the new one signs in", async () => {
+    const email = "change@example.com";
+    const NEW = "violet tractor moonlight";
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, email);
+    const elsewhere = await (await browser.newContext(PHONE)).newPage();
+    await signIn(elsewhere, email);
+    await live(elsewhere);
+
+    await page.getByTestId("account").click();
+    await page.getByLabel("Current password").fill("not the password");
+    await page.getByLabel("New password", { exact: true }).fill(NEW);
+    await page.getByTestId("change-password").click();
+    await page.getByTestId("change-current_password-error").getByText("Is incorrect").waitFor();
+    assert.equal(await page.getByLabel("Current password").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "current-password", "focus goes to the field to fix");
+    await page.getByTestId("change-current_password-error").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, "change-password-error.png") });
+
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByTestId("change-password").click();
+    await page.getByTestId("change-password-status").getByText(/^Your password was changed/).waitFor();
+    await signedOutByItself(elsewhere);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=session]").length === 1);
+    await page.locator("[data-testid=event][data-kind=PASSWORD_CHANGED]").first().waitFor();
+
+    await page.getByTestId("sign-out").click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByTestId("sign-in").click();
+    await page.getByTestId("password-error").getByText("Wrong email or password.").waitFor();
+    await signIn(page, email, NEW);
+    await elsewhere.context().close();
+    await context.close();
+  });
+
+  // Needs RequestPasswordReset and ResetPassword, and the auth service's mail (SMTP_URL, APP_URL).
+  await test("reset a forgotten password with the code from a real email, then sign in with it", async () => {
+    const email = "forgot@example.com";
+    const NEW = "orange kettle horizon";
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, email);
+    await page.getByTestId("sign-out").click();
+
+    // An unknown address gets the same answer.
+    await page.getByLabel("Email").fill("nobody-forgot@example.com");
+    await page.getByTestId("forgot-password").click();
+    await page.getByRole("heading", { name: "Forgot your password?" }).waitFor();
+    assert.equal(await page.getByLabel("Email").inputValue(), "nobody-forgot@example.com", "what was typed comes along");
+    await page.getByTestId("send-reset-code").click();
+    await page.getByTestId("reset-intro").getByText("If an account exists for nobody-forgot@example.com").waitFor();
+
+    await page.getByTestId("back-to-sign-in").click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByTestId("forgot-password").click();
+    await page.screenshot({ path: join(shots, "forgot-password.png") });
+    await page.getByTestId("send-reset-code").click();
+    await page.getByTestId("reset-intro").getByText(`If an account exists for ${email}`).waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "reset-code");
+    await page.screenshot({ path: join(shots, "reset-code.png") });
+
+    const { code, link } = await mailedCode(email, "reset");
+    // Requested first and sent in order: had the unknown address been mailed, it would be here by now.
+    assert.equal(mailFor("nobody-forgot@example.com", "reset").length, 0, "mail went to an address with no account");
+
+    // The link, opened as a mail client would: a new tab, filled in, focus on the new password.
+    const opened = await context.newPage();
+    await opened.goto(link);
+    assert.equal(await opened.getByLabel("Email").inputValue(), email);
+    assert.equal(await opened.getByLabel("Code from the email").inputValue(), code);
+    await opened.waitForFunction(() => document.activeElement?.id === "reset-new-password");
+    await opened.getByLabel("New password", { exact: true }).fill(NEW);
+    await opened.screenshot({ path: join(shots, "reset-from-link.png") });
+    await opened.getByTestId("set-new-password").click();
+    await opened.getByTestId("user").getByText(email).waitFor();
+    assert.equal(new URL(opened.url()).hash, "#/", "the used code leaves the address bar");
+
+    await opened.getByTestId("sign-out").click();
+    await opened.getByLabel("Email").fill(email);
+    await opened.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await opened.getByTestId("sign-in").click();
+    await opened.getByTestId("password-error").getByText("Wrong email or password.").waitFor();
+    await signIn(opened, email, NEW);
+
+    // A code works once.
+    const again = await context.newPage();
+    await again.goto(link);
+    await again.getByLabel("New password", { exact: true }).fill("another fresh password");
+    await again.getByTestId("set-new-password").click();
+    await again.getByTestId("reset-code-error").waitFor();
+    await context.close();
+  });
+
+  // Needs SendVerificationEmail, VerifyEmail, email_verified and the auth service's mail.
+  await test("verify the email with the emailed link: the banner goes away", async () => {
+    const email = "verify@example.com";
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, email);
+    const banner = page.getByTestId("verify-banner");
+    await banner.getByText(`Please confirm your email address ${email}`).waitFor();
+    await page.screenshot({ path: join(shots, "verify-banner.png") });
+
+    await mailedCode(email, "verify"); // the one sign-up sent
+    await page.getByTestId("resend-verification").click();
+    await page.getByTestId("verify-banner-status").getByText(/^Sent\./).waitFor();
+    // The newest link: a new one voids the one before.
+    const { link } = await mailedCode(email, "verify", 2);
+
+    const opened = await context.newPage();
+    await opened.goto(link);
+    await opened.getByTestId("verify-done").getByText(`${email} is confirmed`).waitFor();
+    await opened.screenshot({ path: join(shots, "verified.png") });
+    // The first tab hears of it from this one and asks the server again.
+    await banner.waitFor({ state: "hidden", timeout: LIVE_DEADLINE_MS });
+    await opened.getByTestId("verify-continue").click();
+    await opened.getByTestId("user").getByText(email).waitFor();
+    assert.equal(await opened.getByTestId("verify-banner").isVisible(), false);
+    await page.reload();
+    await live(page);
+    assert.equal(await banner.isVisible(), false);
+    await page.getByTestId("account").click();
+    await page.locator("[data-testid=event][data-kind=EMAIL_VERIFIED]").waitFor();
+    await context.close();
+  });
+
+  // Needs DeleteAccount and the task service following the account events.
+  await test("delete the account: Escape cancels, the password confirms, the tasks go, and the email can sign up afresh", async () => {
+    const email = "leaving@example.com";
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, email);
+    await addTask(page, "First of mine");
+    await addTask(page, "Second of mine");
+    const userId = await userIdOf(page);
+    assert.equal(storedTasks(userId), 2);
+    const elsewhere = await (await browser.newContext(PHONE)).newPage();
+    await signIn(elsewhere, email);
+    await live(elsewhere);
+
+    await page.getByTestId("account").click();
+    const open = page.getByTestId("delete-account");
+    await open.click();
+    const dialog = page.getByTestId("delete-dialog");
+    await dialog.getByText("all 2 of your tasks").waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "delete-password");
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "hidden" });
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "delete-account", "focus returns to the button");
+
+    await open.click();
+    await dialog.getByLabel("Your password, to confirm").fill("not the password");
+    await page.getByTestId("confirm-delete-account").click();
+    await page.getByTestId("delete-password-error").waitFor();
+    await page.screenshot({ path: join(shots, "delete-account.png") });
+    await dialog.getByLabel("Your password, to confirm").fill(PASSWORD);
+    await page.getByTestId("confirm-delete-account").click();
+    await page.getByTestId("auth-info").getByText("Your account and all of its tasks were deleted.").waitFor();
+    await page.screenshot({ path: join(shots, "deleted.png") });
+
+    await signedOutByItself(elsewhere);
+    const deadline = Date.now() + LIVE_DEADLINE_MS;
+    while (storedTasks(userId) !== 0) {
+      if (Date.now() > deadline) throw new Error(`the task service still keeps ${storedTasks(userId)} tasks of the deleted user`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByTestId("sign-in").click();
+    await page.getByTestId("password-error").getByText("Wrong email or password.").waitFor();
+    await signUp(page, email);
+    await page.getByTestId("count").getByText("0 tasks").waitFor();
+    assert.notEqual(await userIdOf(page), userId);
+    await elsewhere.context().close();
+    await context.close();
+  });
 } finally {
   await browser?.close();
   await stopStack();
+  smtp.server.kill("SIGTERM");
   rmSync(data, { recursive: true, force: true });
 }
 

@@ -146,7 +146,7 @@ describe("the account page", () => {
     submit("revoke-others");
     await vi.waitFor(() => expect(byTestId("sessions-status")?.textContent).toBe("Signed out 1 other session."));
     expect(all("session")).toHaveLength(1);
-    expect(byTestId("revoke-others")?.hidden).toBe(true);
+    expect(byTestId("revoke-others")?.closest("[hidden]")).not.toBeNull();
   });
 
   it("changes the password, with a wrong current one shown at its field", async () => {

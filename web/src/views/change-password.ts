@@ -3,7 +3,7 @@
 import { type Api } from "../api";
 import { h } from "../dom";
 import { describe, type FormField } from "../errors";
-import { FormMessages, revealable, whileBusy } from "./form";
+import { FormMessages, hint, revealable, whileBusy } from "./form";
 
 export interface ChangePasswordOptions {
   auth: Pick<Api["auth"], "changePassword">;
@@ -26,7 +26,7 @@ export function changePasswordSection({ auth, email, onChanged }: ChangePassword
     username,
     messages.field("Current password", current, "current_password"),
     messages.field("New password", next, "new_password", "field", revealable(next)),
-    h("p", { class: "hint" }, "8 or more characters, not a commonly used password. Your other devices will be signed out."),
+    hint(next, "8 or more characters, not a commonly used password. Your other devices will be signed out."),
     messages.general,
     status,
     h("div", { class: "actions" }, submit));

@@ -84,6 +84,13 @@ export async function whileBusy<T>(button: HTMLButtonElement, work: () => Promis
   }
 }
 
+/** A hint under `control` (what a good value looks like), read out with it by screen readers. */
+export function hint(control: HTMLInputElement, text: string): HTMLParagraphElement {
+  const element = h("p", { class: "hint", id: `${control.id}-hint` }, text);
+  control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), element.id].filter(Boolean).join(" "));
+  return element;
+}
+
 /** A password box with a button that shows what was typed, for forms that do not ask twice. */
 export function revealable(input: HTMLInputElement): HTMLDivElement {
   const toggle: HTMLButtonElement = h("button", { type: "button", class: "secondary reveal", "aria-pressed": "false", "aria-controls": input.id, "aria-label": "Show password", onclick: () => {

@@ -5,7 +5,7 @@
 import { type Api } from "../api";
 import { h } from "../dom";
 import { describe, type FormField, type Problem } from "../errors";
-import { FormMessages, revealable, whileBusy } from "./form";
+import { FormMessages, hint, revealable, whileBusy } from "./form";
 
 export interface ResetPasswordOptions {
   auth: Pick<Api["auth"], "requestPasswordReset" | "resetPassword">;
@@ -73,7 +73,7 @@ export function resetPasswordView(options: ResetPasswordOptions): HTMLElement {
       messages.field("Email", emailInput, "email"),
       messages.field("Code from the email", codeInput, "code"),
       messages.field("New password", password, "new_password", "field", revealable(password)),
-      h("p", { class: "hint" }, "8 or more characters, not a commonly used password."),
+      hint(password, "8 or more characters, not a commonly used password."),
       messages.general,
       status,
       h("div", { class: "actions" }, submit, resend),

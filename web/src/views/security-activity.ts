@@ -70,7 +70,12 @@ function row(event: SecurityEvent): HTMLLIElement {
     h("div", { class: "body" },
       h("p", { class: "name" }, eventLabel(event.kind)),
       h("p", { class: "muted" },
-        time ? h("time", { datetime: timestampDate(time).toISOString(), title: dateTimeText(time) }, timeText(time)) : "At an unknown time",
+        time ? h("time", { datetime: timestampDate(time).toISOString(), title: dateTimeText(time) }, capitalized(timeText(time))) : "At an unknown time",
         ...details.map((detail) => ` · ${detail}`)),
-      event.userAgent ? h("p", { class: "muted small agent" }, event.userAgent) : null));
+      event.userAgent ? h("p", { class: "muted small agent", title: event.userAgent }, event.userAgent) : null));
+}
+
+/** "just now" reads mid-sentence elsewhere; here it starts the line. */
+function capitalized(text: string): string {
+  return text.charAt(0).toLocaleUpperCase() + text.slice(1);
 }

@@ -27,11 +27,12 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
   const error = h("p", { class: "form-error", role: "alert", "data-testid": "sessions-error" });
   const status = h("p", { class: "notice", role: "status", "data-testid": "sessions-status" });
   const list = h("ul", { class: "rows", "data-testid": "sessions", "aria-busy": "true" }, h("li", { class: "muted" }, "Loading…"));
-  const others = h("button", { type: "button", class: "danger", "data-testid": "revoke-others", hidden: true }, "Sign out everywhere else");
+  const others = h("button", { type: "button", class: "danger", "data-testid": "revoke-others" }, "Sign out everywhere else");
+  const othersActions = h("div", { class: "actions", hidden: true }, others);
   const element = h("section", { class: "card section", "aria-labelledby": heading.id },
     heading,
     h("p", { class: "muted" }, "Signing a device out ends its session there at once; it will need the password to come back."),
-    error, list, h("div", { class: "actions" }, others), status);
+    error, list, othersActions, status);
 
   others.addEventListener("click", () => void whileBusy(others, async () => {
     status.textContent = "";
@@ -44,7 +45,7 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
     }
     await reload();
     // The button is gone with the other sessions; keep the user's place.
-    if (others.hidden) heading.focus();
+    if (othersActions.hidden) heading.focus();
   }));
 
   async function reload(): Promise<void> {
@@ -64,7 +65,7 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
     // This device first, then the most recently used (the server's order).
     const ordered = [...sessions.filter((session) => session.current), ...sessions.filter((session) => !session.current)];
     list.replaceChildren(...ordered.map(row));
-    others.hidden = !ordered.some((session) => !session.current);
+    othersActions.hidden = !ordered.some((session) => !session.current);
   }
 
   function row(session: Session): HTMLLIElement {

@@ -1,6 +1,7 @@
 // The sign-in screen: one form that signs in (Enter) or creates an account,
 // with the server's messages next to the field they are about, and the way to
 // a forgotten password.
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api, tokensFrom } from "../api";
 import { h } from "../dom";
 import { describe } from "../errors";
@@ -59,7 +60,12 @@ export function signInView({ api, session, onSignedIn, notice, info, email: know
       session.save(tokensFrom(response, response.user?.email ?? credentials.email));
       onSignedIn();
     } catch (error) {
-      messages.show(describe(error, mode));
+      const problem = describe(error, mode);
+      // With REQUIRE_VERIFIED_EMAIL an unverified account cannot sign in to ask for a new link; a reset verifies too.
+      if (error instanceof ConnectError && error.code === Code.FailedPrecondition) {
+        problem.message += " Lost the email? “Forgot password?” sends a code that verifies the address too.";
+      }
+      messages.show(problem);
     }
   }
 

@@ -27,10 +27,10 @@ export function announceVerified(storage: Pick<Storage, "setItem">): void {
 export function verifyBanner({ auth }: { auth: Pick<Api["auth"], "getCurrentUser" | "sendVerificationEmail"> }): VerifyBanner {
   const address = h("strong", { "data-testid": "verify-address" });
   const status = h("p", { class: "status", role: "status", "data-testid": "verify-banner-status" });
-  const resend = h("button", { type: "button", class: "secondary", "data-testid": "resend-verification" }, "Send a new link");
+  // A button that reads as a link in the sentence, so the banner stays one short paragraph on a phone.
+  const resend = h("button", { type: "button", class: "link", "data-testid": "resend-verification" }, "Send a new link");
   const element = h("section", { class: "banner verify", "aria-label": "Email verification", "data-testid": "verify-banner", hidden: true },
-    h("p", {}, "Please confirm your email address ", address, ": open the link we emailed you."),
-    resend,
+    h("p", {}, "Please confirm your email address ", address, ": open the link we emailed you. ", resend),
     status);
   let stopped = false;
 

@@ -84,6 +84,17 @@ describe("the emailed links", () => {
     expect(location.hash).toBe("#/");
   });
 
+  it("sends a reset once however often it is submitted while on its way", async () => {
+    const server = new FakeServer();
+    start(server, { at: `#/reset?email=ada%40example.com&code=${server.code}`, signedIn: false });
+    fill("#reset-new-password", "a brand new password");
+    submit("set-new-password");
+    submit("set-new-password");
+    expect(byTestId("set-new-password")?.getAttribute("aria-busy")).toBe("true");
+    await vi.waitFor(() => expect(byTestId("count")).not.toBeNull());
+    expect(server.seen.filter((call) => call.method === "ResetPassword")).toHaveLength(1);
+  });
+
   it("shows a wrong reset code next to the code, and sends nothing for an empty form", async () => {
     const server = new FakeServer();
     start(server, { at: "#/reset?email=ada%40example.com&code=WRONG", signedIn: false });

@@ -36,14 +36,16 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
 
   others.addEventListener("click", () => void whileBusy(others, async () => {
     status.textContent = "";
+    let problem = "";
     try {
       const { revokedCount } = await auth.revokeOtherSessions({});
       status.textContent = revokedCount === 0 ? "No other device was signed in." : `Signed out ${revokedCount} other ${revokedCount === 1 ? "session" : "sessions"}.`;
       onChanged();
     } catch (failure) {
-      error.textContent = describe(failure, "account").message;
+      problem = describe(failure, "account").message;
     }
     await reload();
+    if (problem) error.textContent = problem;
     // The button is gone with the other sessions; keep the user's place.
     if (othersActions.hidden) heading.focus();
   }));
@@ -78,16 +80,16 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
         session.createTime ? h("p", { class: "muted small" }, `Signed in ${dateTimeText(session.createTime)}`) : null));
     if (!session.current) {
       const revoke = h("button", { type: "button", class: "secondary", "data-testid": "revoke-session", "aria-label": `Sign out ${device}${session.clientAddress ? ` at ${session.clientAddress}` : ""}` }, "Sign out");
-      revoke.addEventListener("click", () => void whileBusy(revoke, () => revokeOne(session, device, item)));
+      revoke.addEventListener("click", () => void whileBusy(revoke, () => revokeOne(session, device, revoke)));
       item.append(revoke);
     }
     return item;
   }
 
-  async function revokeOne(session: Session, device: string, item: HTMLLIElement): Promise<void> {
+  async function revokeOne(session: Session, device: string, button: HTMLButtonElement): Promise<void> {
     status.textContent = "";
-    error.textContent = "";
-    const place = [...list.querySelectorAll("[data-testid=revoke-session]")].indexOf(item.querySelector("[data-testid=revoke-session]") as Element);
+    const place = [...list.querySelectorAll("[data-testid=revoke-session]")].indexOf(button);
+    let problem = "";
     try {
       await auth.revokeSession({ sessionId: session.id });
       status.textContent = `Signed out ${device}.`;
@@ -95,9 +97,10 @@ export function sessionsSection({ auth, onChanged }: SessionsOptions): SessionsS
     } catch (failure) {
       // Ended meanwhile (it signed out, or another device revoked it): the list is what matters.
       if (failure instanceof ConnectError && failure.code === Code.NotFound) status.textContent = "That session had already ended.";
-      else error.textContent = describe(failure, "account").message;
+      else problem = describe(failure, "account").message;
     }
     await reload();
+    if (problem) error.textContent = problem;
     // Focus moves to the next device's button (or the one before it), never to the page.
     const buttons = list.querySelectorAll<HTMLButtonElement>("[data-testid=revoke-session]");
     (buttons[Math.min(place, buttons.length - 1)] ?? heading).focus();

@@ -86,7 +86,15 @@ export function startApp({ root, session, api }: AppOptions): () => void {
   }
 
   function showSignIn(options: Pick<SignInOptions, "notice" | "info" | "email"> = {}): void {
-    show("sign-in", "Sign in", [signInView({ api, session, onSignedIn: route, ...options })]);
+    show("sign-in", "Sign in", [signInView({ api, session, onSignedIn: route, onUnverified, ...options })]);
+  }
+
+  /** The notice the next verification screen opens with. */
+  let verifyNotice: string | undefined;
+
+  function onUnverified(email: string): void {
+    verifyNotice = "Your email address is not verified yet. Enter the code from the latest email we sent you; signing in may just have sent a new one.";
+    go({ name: "verify", email, code: "" });
   }
 
   function signOutHere(): void {
@@ -172,17 +180,24 @@ export function startApp({ root, session, api }: AppOptions): () => void {
   }
 
   function showVerify(email: string, code: string): void {
+    const notice = verifyNotice;
+    verifyNotice = undefined;
     show("verify", "Verify email", [verifyEmailView({
       auth: api.auth,
       email,
       code,
+      notice,
       signedIn: Boolean(session.tokens),
       onVerified() {
         announceVerified(localStorage);
         // The code is used up: a reload should not try it again.
         replaceHash({ name: "tasks" });
       },
-      onContinue: () => go({ name: "tasks" }),
+      onContinue(address, verified) {
+        if (session.tokens) return go({ name: "tasks" });
+        replaceHash({ name: "tasks" });
+        showSignIn({ email: address, info: verified ? "Your email address is verified. Sign in to continue." : undefined });
+      },
     })]);
   }
 

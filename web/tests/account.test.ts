@@ -119,6 +119,28 @@ describe("the emailed links", () => {
     await vi.waitFor(() => expect(byTestId("reset-intro")?.textContent).toMatch(/^If an account exists for ada@example.com/));
     expect(document.activeElement?.id).toBe("reset-code");
   });
+
+  it("takes a login refused for an unverified address to the code, then back to sign-in filled in", async () => {
+    const server = new FakeServer();
+    server.requireVerified = true;
+    start(server, { signedIn: false });
+    fill("#email", "ada@example.com");
+    fill("#password", "correct horse battery");
+    submit("sign-in");
+    await vi.waitFor(() => expect(byTestId("verify-notice")?.textContent).toMatch(/^Your email address is not verified yet/));
+    expect(location.hash).toBe("#/verify?email=ada%40example.com");
+    expect(root.querySelector<HTMLInputElement>("#verify-email")?.value).toBe("ada@example.com");
+    expect(document.activeElement?.id).toBe("verify-code");
+    fill("#verify-code", server.code);
+    submit("verify-submit");
+    await vi.waitFor(() => expect(byTestId("verify-continue")?.textContent).toBe("Sign in"));
+    submit("verify-continue");
+    expect(byTestId("auth-info")?.textContent).toBe("Your email address is verified. Sign in to continue.");
+    expect(root.querySelector<HTMLInputElement>("#email")?.value).toBe("ada@example.com");
+    fill("#password", "correct horse battery");
+    submit("sign-in");
+    await vi.waitFor(() => expect(byTestId("count")).not.toBeNull());
+  });
 });
 
 describe("the verification banner", () => {

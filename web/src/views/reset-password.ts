@@ -57,7 +57,7 @@ export function resetPasswordView(options: ResetPasswordOptions): HTMLElement {
     const messages = new FormMessages("reset-error", "reset-");
     const emailInput = h("input", { id: "reset-email", name: "email", type: "email", autocomplete: "username", required: true, value: email });
     const codeInput = h("input", {
-      id: "reset-code", name: "code", autocomplete: "one-time-code", autocapitalize: "off", spellcheck: "false",
+      id: "reset-code", name: "code", autocomplete: "one-time-code", autocapitalize: "characters", spellcheck: "false",
       required: true, value: code, "data-testid": "reset-code",
     });
     const password = h("input", { id: "reset-new-password", name: "new_password", type: "password", autocomplete: "new-password", required: true, "data-testid": "reset-new-password" });

@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api, tokensFrom } from "../api";
 import { h } from "../dom";
 import { describe } from "../errors";
+import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb";
 import { routeHash } from "../route";
 import { type Session } from "../session";
 import { FormMessages } from "./form";
@@ -13,6 +14,8 @@ export interface SignInOptions {
   api: Api;
   session: Session;
   onSignedIn(): void;
+  /** The password was right but the server wants the email verified first (REQUIRE_VERIFIED_EMAIL). */
+  onUnverified(email: string): void;
   /** Why the user is here, when it was not their choice (the session ended). */
   notice?: string;
   /** News that is not a problem (the account was deleted). */
@@ -21,7 +24,7 @@ export interface SignInOptions {
   email?: string;
 }
 
-export function signInView({ api, session, onSignedIn, notice, info, email: knownEmail = "" }: SignInOptions): HTMLFormElement {
+export function signInView({ api, session, onSignedIn, onUnverified, notice, info, email: knownEmail = "" }: SignInOptions): HTMLFormElement {
   const messages = new FormMessages("auth-error");
   const input = (name: "email" | "password", type: string, autocomplete: string) =>
     h("input", { id: name, name, type, autocomplete, required: true });
@@ -60,14 +63,16 @@ export function signInView({ api, session, onSignedIn, notice, info, email: know
       session.save(tokensFrom(response, response.user?.email ?? credentials.email));
       onSignedIn();
     } catch (error) {
-      const problem = describe(error, mode);
-      // With REQUIRE_VERIFIED_EMAIL an unverified account cannot sign in to ask for a new link; a reset verifies too.
-      if (error instanceof ConnectError && error.code === Code.FailedPrecondition) {
-        problem.message += " Lost the email? “Forgot password?” sends a code that verifies the address too.";
-      }
-      messages.show(problem);
+      if (unverified(error)) onUnverified(credentials.email.trim());
+      else messages.show(describe(error, mode));
     }
   }
 
   return form;
+}
+
+/** The login was refused only because the address is not verified: told by the error's ErrorInfo reason, not its wording. */
+function unverified(error: unknown): boolean {
+  return error instanceof ConnectError && error.code === Code.FailedPrecondition
+    && error.findDetails(ErrorInfoSchema).some((info) => info.reason === "EMAIL_NOT_VERIFIED");
 }

@@ -41,6 +41,8 @@ export function verifyBanner({ auth }: { auth: Pick<Api["auth"], "getCurrentUser
       status.textContent = "Sent. Check your inbox for a new link; earlier links no longer work.";
     } catch (error) {
       status.textContent = describe(error, "account").message;
+      // "Already verified" (on another device, say): the banner has outlived its reason.
+      await check();
     }
   }));
 

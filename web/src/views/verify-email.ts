@@ -14,9 +14,11 @@ export interface VerifyEmailOptions {
   code: string;
   /** Whether a session is kept in this browser: it can ask for a new link, and "Continue" leads to the tasks. */
   signedIn: boolean;
+  /** Why the user is here when it was not a link (a login refused until the address is verified). */
+  notice?: string;
   onVerified(user: User | undefined): void;
-  /** Leaves for the task list (or sign-in). */
-  onContinue(): void;
+  /** Leaves for the task list, or for sign-in with `email` filled in. */
+  onContinue(email: string, verified: boolean): void;
 }
 
 export function verifyEmailView(options: VerifyEmailOptions): HTMLElement {
@@ -37,7 +39,7 @@ export function verifyEmailView(options: VerifyEmailOptions): HTMLElement {
   function done(email: string): void {
     const next = h("a", { href: "#/", class: "button", "data-testid": "verify-continue", onclick: (event) => {
       event.preventDefault();
-      options.onContinue();
+      options.onContinue(email, true);
     } }, options.signedIn ? "Continue to your tasks" : "Sign in");
     const title = heading("Email address verified");
     card.replaceChildren(title,
@@ -49,7 +51,7 @@ export function verifyEmailView(options: VerifyEmailOptions): HTMLElement {
   function form(email: string, code: string, failure?: unknown): void {
     const messages = new FormMessages("verify-error", "verify-");
     const emailInput = h("input", { id: "verify-email", name: "email", type: "email", autocomplete: "username", required: true, value: email });
-    const codeInput = h("input", { id: "verify-code", name: "code", autocomplete: "one-time-code", autocapitalize: "off", spellcheck: "false", required: true, value: code });
+    const codeInput = h("input", { id: "verify-code", name: "code", autocomplete: "one-time-code", autocapitalize: "characters", spellcheck: "false", required: true, value: code });
     const submit = h("button", { type: "submit", "data-testid": "verify-submit" }, "Verify");
     const status = h("p", { class: "notice", role: "status", "data-testid": "verify-status" });
     const resend = options.signedIn ? h("button", { type: "button", class: "secondary", "data-testid": "verify-resend" }, "Send a new link") : null;
@@ -65,6 +67,7 @@ export function verifyEmailView(options: VerifyEmailOptions): HTMLElement {
     }));
     const element = h("form", { novalidate: true, class: "stack" },
       heading("Verify your email address"),
+      options.notice ? h("p", { class: "notice", role: "status", "data-testid": "verify-notice" }, options.notice) : null,
       h("p", { class: "muted" }, options.signedIn
         ? "Enter the code from the email we sent you, or ask for a new link."
         : "Enter the code from the email we sent you. Links work once and expire; to get a new one, sign in and choose “Send a new link”."),
@@ -74,7 +77,7 @@ export function verifyEmailView(options: VerifyEmailOptions): HTMLElement {
       status,
       h("div", { class: "actions" }, submit, resend, h("a", { href: "#/", onclick: (event) => {
         event.preventDefault();
-        options.onContinue();
+        options.onContinue(emailInput.value.trim(), false);
       } }, options.signedIn ? "Back to your tasks" : "Back to sign in")));
     element.addEventListener("submit", (event) => {
       event.preventDefault();

@@ -4,7 +4,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ConnectRouter, createRouterTransport, type HandlerContext, type Interceptor, type Transport } from "@connectrpc/connect";
-import { BadRequestSchema } from "../../src/gen/google/rpc/error_details_pb";
+import { BadRequestSchema, ErrorInfoSchema } from "../../src/gen/google/rpc/error_details_pb";
 import { AuthService, SecurityEvent_Kind } from "../../src/gen/todo/auth/v1/auth_pb";
 import { type Task, TaskSchema, TaskService } from "../../src/gen/todo/task/v1/task_pb";
 import { type Tokens } from "../../src/session";
@@ -33,6 +33,8 @@ export class FakeServer {
   otherSessions = ["session-phone"];
   /** The one code the reset and verification emails carry. */
   readonly code = "K7Q29X";
+  /** Login refuses an unverified address, as with REQUIRE_VERIFIED_EMAIL. */
+  requireVerified = false;
   /** Set once DeleteAccount succeeded. */
   deleted = false;
   private issued = 1;
@@ -52,6 +54,11 @@ export class FakeServer {
       login: (request, context) => {
         this.note("Login", context);
         if (this.deleted || request.password !== this.password) throw new ConnectError("incorrect email or password", Code.Unauthenticated);
+        if (this.requireVerified && !this.emailVerified) {
+          throw new ConnectError("your email address is not verified yet", Code.FailedPrecondition, undefined, [
+            { desc: ErrorInfoSchema, value: { reason: "EMAIL_NOT_VERIFIED", domain: "auth.todo" } },
+          ]);
+        }
         return this.issue();
       },
       refresh: (request, context) => {

@@ -93,9 +93,13 @@ impl Attackers {
     }
 }
 
-/// The attacker's own tokio runtime, on threads of its own: its flood
-/// competes with the normal user for the cores, as it must, but never waits
-/// in the same task queue as the normal user's calls.
+/// The attacker's own tokio runtime, on threads of its own, so its flood
+/// never waits in the same task queue as the normal user's calls. Its
+/// threads run at the lowest priority (nice 19): a real attacker spends its
+/// own machine's cores on making its calls, not ours, so here the attacker
+/// gets the cores the services and the normal user leave idle (the *cores
+/// busy* column says how much that was), while the services still answer
+/// each of its calls at full priority, which is the cost being measured.
 #[derive(Debug)]
 struct AttackRuntime(Option<Runtime>);
 
@@ -104,6 +108,20 @@ impl AttackRuntime {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("attacker")
+            .on_thread_start(|| {
+                use thread_priority::{
+                    NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+                    set_thread_priority_and_policy, thread_native_id,
+                };
+                let lowest = set_thread_priority_and_policy(
+                    thread_native_id(),
+                    ThreadPriority::Min,
+                    ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other),
+                );
+                if let Err(error) = lowest {
+                    eprintln!("the attacker's threads keep their priority: {error:?}");
+                }
+            })
             .enable_all()
             .build()?;
         Ok(Self(Some(runtime)))

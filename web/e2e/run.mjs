@@ -7,7 +7,8 @@
 // aiosmtpd; fails loudly without them.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -91,32 +92,43 @@ const stackBin = stackBinary();
 const smtp = await startSmtp();
 const gatewayPort = await freePort();
 const appUrl = `http://127.0.0.1:${gatewayPort}`;
-const stack = spawn(stackBin, [], {
-  cwd: root,
-  env: {
-    ...process.env,
-    // Port 0 for the services: the OS picks free ports and the stack prints them. The gateway's is
-    // chosen here, because the links in the mail must name it.
-    GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
-    AUTH_ADDR: "127.0.0.1:0",
-    TASK_ADDR: "127.0.0.1:0",
-    DATA_DIR: data,
-    WEB_DIR: join(web, "dist"),
-    JWT_SECRET: "e2e-secret-that-is-certainly-long-enough-0123",
-    SMTP_URL: smtp.url,
-    APP_URL: appUrl,
-    RUST_LOG: process.env.RUST_LOG ?? "warn",
-  },
-  stdio: ["ignore", "pipe", "inherit"],
-});
-const stackExited = new Promise((done) => stack.once("exit", (code, signal) => done(signal ?? code)));
+/** The running stack: its process, a promise of how it exited, and its gateway's URL once up. */
+let stack;
+
+/**
+ * Starts the stack on the same gateway port, data directory and secret every time, so a restart
+ * (the offline test) brings back the same accounts at the same address; resolves with its URL.
+ */
+function startStack() {
+  const child = spawn(stackBin, [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      // Port 0 for the services: the OS picks free ports and the stack prints them. The gateway's is
+      // chosen here, because the links in the mail must name it.
+      GATEWAY_ADDR: `127.0.0.1:${gatewayPort}`,
+      AUTH_ADDR: "127.0.0.1:0",
+      TASK_ADDR: "127.0.0.1:0",
+      DATA_DIR: data,
+      WEB_DIR: join(web, "dist"),
+      JWT_SECRET: "e2e-secret-that-is-certainly-long-enough-0123",
+      SMTP_URL: smtp.url,
+      APP_URL: appUrl,
+      RUST_LOG: process.env.RUST_LOG ?? "warn",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise((done) => child.once("exit", (code, signal) => done(signal ?? code)));
+  stack = { child, exited };
+  return stackUrl(child, exited);
+}
 
 /** The gateway's URL, from the line the stack prints once everything listens. */
-function stackUrl() {
+function stackUrl(child, exited) {
   const deadline = 120_000;
   return new Promise((found, failed) => {
     const timer = setTimeout(() => failed(new Error(`the stack printed no address within ${deadline / 1000} s`)), deadline);
-    createInterface({ input: stack.stdout }).on("line", (line) => {
+    createInterface({ input: child.stdout }).on("line", (line) => {
       console.log(`stack | ${line}`);
       const match = /^\s*web app and API\s+(http:\/\/\S+)/.exec(line);
       if (match) {
@@ -124,7 +136,7 @@ function stackUrl() {
         found(match[1]);
       }
     });
-    void stackExited.then((status) => {
+    void exited.then((status) => {
       clearTimeout(timer);
       failed(new Error(`the stack exited (${status}) before it was up`));
     });
@@ -152,9 +164,9 @@ const PASSWORD = "correct horse battery";
 const tasksOf = (page) => page.getByTestId("task");
 
 async function signUp(page, email) {
-  await page.goto(base);
+  await page.goto(`${base}/#/sign-up`);
   await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
   await page.getByTestId("sign-up").click();
   await page.getByTestId("user").getByText(email).waitFor();
 }
@@ -190,6 +202,38 @@ async function signIn(page, email, password = PASSWORD) {
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByTestId("sign-in").click();
   await page.getByTestId("user").getByText(email).waitFor();
+}
+
+/** The axe-core engine's source, put into pages under test (no CDN). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Runs axe-core on what `page` shows and fails on any serious or critical violation, naming `screen`. */
+async function assertAccessible(page, screen) {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const { violations } = await axe.run(document, { resultTypes: ["violations"] });
+    return violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(" ")).slice(0, 5) }));
+  });
+  const bad = violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+  assert.deepEqual(bad, [], `axe-core on ${screen}: ${JSON.stringify(bad, null, 1)}`);
+  return violations;
+}
+
+/** What has focus: its test id (or tag) and the title of the task row it sits in, if any. */
+const focused = (page) => page.evaluate(() => {
+  const element = document.activeElement;
+  const row = element?.closest("[data-testid=task]");
+  return { testid: element?.dataset?.testid ?? element?.tagName.toLowerCase(), row: row?.querySelector("[data-testid=title]")?.textContent ?? null };
+});
+
+/** Collects the responses to calls of `method` that `page` makes from now on. */
+function answersTo(page, method) {
+  const answers = [];
+  page.on("request", (request) => {
+    if (request.url().endsWith(`/${method}`)) answers.push(request.response());
+  });
+  return answers;
 }
 
 const ENDED = "Your session has ended. Please sign in again.";
@@ -266,22 +310,23 @@ function storedTasks(userId) {
   return Number(read.stdout.trim());
 }
 
-/** Stops the stack and waits for it, so no process outlives the run. */
-async function stopStack() {
-  if (stack.exitCode !== null || stack.signalCode !== null) return;
-  stack.kill("SIGTERM");
-  const stopped = await Promise.race([stackExited.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+/** Stops the stack (SIGTERM, or `signal`) and waits for it, so no process outlives the run. */
+async function stopStack(signal = "SIGTERM") {
+  const { child, exited } = stack;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const stopped = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 15_000))]);
   if (!stopped) {
     console.log("the stack did not stop within 15 s of SIGTERM; killing it");
-    stack.kill("SIGKILL");
-    await stackExited;
+    child.kill("SIGKILL");
+    await exited;
   }
 }
 
 mkdirSync(shots, { recursive: true });
 let browser;
 try {
-  base = await stackUrl();
+  base = await startStack();
   browser = await chromium.launch({
     executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"],
@@ -295,7 +340,7 @@ try {
     await signUp(page, "ada@example.com");
     await page.getByTestId("sign-out").click();
     await page.getByLabel("Email").fill("ada@example.com");
-    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByTestId("sign-in").click();
     await page.getByTestId("user").getByText("ada@example.com").waitFor();
 
@@ -350,7 +395,7 @@ try {
     await signUp(page, "grace@example.com");
     await page.getByTestId("sign-out").click();
     await page.getByLabel("Email").fill("grace@example.com");
-    await page.getByLabel("Password").fill("not the password");
+    await page.getByLabel("Password", { exact: true }).fill("not the password");
     await page.getByTestId("sign-in").click();
     await page.getByTestId("password-error").getByText("Wrong email or password.").waitFor();
     await page.screenshot({ path: join(shots, "wrong-password.png") });
@@ -391,7 +436,7 @@ try {
 
     await mine.getByTestId("editor").getByLabel("Title").fill("My plan");
     await mine.getByTestId("save").click();
-    await mine.getByTestId("conflict").getByText(/Their version: “Their plan”/).waitFor();
+    await mine.getByTestId("conflict").getByText(/That version: “Their plan”/).waitFor();
     await mine.screenshot({ path: join(shots, "conflict.png") });
     await mine.getByTestId("overwrite").click();
     await mine.getByText("My plan", { exact: true }).waitFor();
@@ -415,12 +460,12 @@ try {
   // Needs the servers' google.rpc.BadRequest details.
   await test("field errors from the server show under their fields", async () => {
     const page = await browser.newPage();
-    await page.goto(base);
+    await page.goto(`${base}/#/sign-up`);
     await page.getByLabel("Email").fill("short@example.com");
-    await page.getByLabel("Password").fill("short");
+    await page.getByLabel("Password", { exact: true }).fill("short");
     await page.getByTestId("sign-up").click();
     await page.getByTestId("password-error").getByText("Must be at least 8 characters").waitFor();
-    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
     await page.getByTestId("sign-up").click();
     await page.getByTestId("user").getByText("short@example.com").waitFor();
     await page.getByTestId("new-title").fill("   ");
@@ -436,13 +481,220 @@ try {
     const page = await browser.newPage();
     await page.goto(base);
     await page.getByLabel("Email").fill("nobody@example.com");
-    await page.getByLabel("Password").fill("not the password");
+    await page.getByLabel("Password", { exact: true }).fill("not the password");
     for (let attempt = 0; attempt < 10; attempt++) {
       await Promise.all([page.waitForResponse((response) => response.url().endsWith("/Login")), page.getByTestId("sign-in").click()]);
     }
     await page.getByTestId("sign-in").click();
     await page.getByTestId("password-error").getByText(/^Too many attempts: try again in (\d+ min)?( ?\d+ s)?\.$/).waitFor();
     await page.close();
+  });
+
+  // ---- Issue 15's bugs: each of these failed on the app before it ----
+
+  await test("keyboard: focus stays in place through a toggle, a live change, an edit, Escape and a delete", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await signUp(page, "keys@example.com");
+    for (const title of ["First", "Second", "Third"]) await addTask(page, title);
+    await live(page);
+
+    await task(page, "Second").getByTestId("toggle").focus();
+    await page.keyboard.press("Space");
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=task].done").length === 1);
+    assert.deepEqual(await focused(page), { testid: "toggle", row: "Second" }, "focus stays on the checkbox Space toggled");
+    await page.getByTestId("status").getByText(/Second/).waitFor();
+
+    // A change from another tab arrives while the user is on the checkbox.
+    const other = await context.newPage();
+    await other.goto(base);
+    await addTask(other, "From the other tab");
+    await task(page, "From the other tab").waitFor({ timeout: LIVE_DEADLINE_MS });
+    assert.deepEqual(await focused(page), { testid: "toggle", row: "Second" }, "a live change leaves focus where it was");
+
+    // Edit with the keyboard: Enter saves, and focus comes back to the task.
+    await task(page, "Third").getByTestId("edit").focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("editor").getByLabel("Title").waitFor();
+    await page.keyboard.press("End");
+    await page.keyboard.type(" edited");
+    await page.keyboard.press("Enter");
+    await task(page, "Third edited").waitFor();
+    assert.equal((await focused(page)).row, "Third edited", "after saving, focus is back on the task");
+
+    // Escape closes the editor without saving, focus back on the task.
+    await task(page, "First").getByTestId("edit").focus();
+    await page.keyboard.press("Enter");
+    await page.getByTestId("editor").getByLabel("Title").fill("Not saved");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("editor").waitFor({ state: "detached" });
+    assert.equal((await focused(page)).row, "First", "Escape puts focus back on the task");
+    assert.equal(await task(page, "Not saved").count(), 0);
+
+    // Delete with the keyboard: focus moves to the next task, not to the page.
+    await task(page, "Third edited").getByTestId("delete").focus();
+    await page.keyboard.press("Enter");
+    await page.keyboard.press("Enter");
+    await task(page, "Third edited").waitFor({ state: "detached" });
+    const after = await focused(page);
+    assert.ok(after.row === "Second" && after.testid === "toggle", `after a delete focus is on the next task's checkbox, not ${JSON.stringify(after)}`);
+    assert.equal(await page.getByTestId("task-list").getAttribute("aria-live"), null, "the list itself is not a live region");
+    await context.close();
+  });
+
+  await test("Enter twice on Add makes one task, and a quick double toggle shows no false conflict", async () => {
+    const page = await browser.newPage();
+    await signUp(page, "twice@example.com");
+    const creates = answersTo(page, "CreateTask");
+    await page.getByTestId("new-title").fill("Only once");
+    await page.getByTestId("new-title").press("Enter");
+    await page.getByTestId("new-title").press("Enter");
+    await task(page, "Only once").waitFor();
+    await Promise.all(creates);
+    await page.reload();
+    await live(page);
+    assert.equal(await task(page, "Only once").count(), 1, "one task, however often Enter was pressed");
+
+    let answered = 0;
+    const both = new Promise((done) => page.on("response", (r) => {
+      if (r.url().endsWith("/UpdateTask") && ++answered === 2) done();
+    }));
+    await task(page, "Only once").getByTestId("toggle").dblclick();
+    await both;
+    assert.equal(await page.getByTestId("list-error").textContent(), "", "no error after two quick toggles");
+    assert.equal(await task(page, "Only once").getByTestId("toggle").isChecked(), false);
+    await page.reload();
+    await live(page);
+    assert.equal(await task(page, "Only once").getByTestId("toggle").isChecked(), false, "the server has it open, as the screen said");
+    await page.close();
+  });
+
+  await test("clicking a title opens it for editing instead of completing it; Escape closes the delete prompt", async () => {
+    const page = await browser.newPage();
+    await signUp(page, "title-click@example.com");
+    await addTask(page, "Tap me");
+    await task(page, "Tap me").getByTestId("title").click();
+    await page.getByTestId("editor").waitFor();
+    assert.equal(await page.locator("[data-testid=task].done").count(), 0, "a click on the title does not complete the task");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("editor").waitFor({ state: "detached" });
+
+    await task(page, "Tap me").getByTestId("delete").click();
+    await page.getByTestId("confirm-delete").waitFor();
+    await page.keyboard.press("Escape");
+    await page.getByTestId("confirm-delete").waitFor({ state: "detached" });
+    assert.equal((await focused(page)).testid, "delete", "focus goes back to Delete");
+    assert.equal(await tasksOf(page).count(), 1);
+    await page.close();
+  });
+
+  await test("a new user picks Create account, presses Enter and has an account; an empty sign-in asks for the email at once", async () => {
+    const page = await browser.newPage();
+    await page.goto(base);
+    let calls = 0;
+    page.on("request", (request) => {
+      if (/\/(Login|SignUp)$/.test(request.url())) calls += 1;
+    });
+    await page.getByTestId("sign-in").click();
+    await page.getByTestId("email-error").getByText("Enter your email address.").waitFor();
+    assert.equal(calls, 0, "nothing is sent for an empty form");
+
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByRole("heading", { name: "Create your account" }).waitFor();
+    assert.equal(await page.getByLabel("Password", { exact: true }).getAttribute("autocomplete"), "new-password");
+    await page.getByLabel("Email").fill("newcomer@example.com");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Password", { exact: true }).press("Enter");
+    await page.getByTestId("user").getByText("newcomer@example.com").waitFor();
+
+    // The same address again: the message offers sign-in, which keeps what was typed.
+    await page.getByTestId("sign-out").click();
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Email").fill("newcomer@example.com");
+    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await page.getByLabel("Password", { exact: true }).press("Enter");
+    await page.getByTestId("email-error").getByText(/already exists/).waitFor();
+    await page.getByTestId("email-error").getByRole("link", { name: "Sign in instead" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.getByLabel("Email").inputValue(), "newcomer@example.com");
+    await page.close();
+  });
+
+  await test("a due date is the same calendar day in every time zone", async () => {
+    const west = await browser.newContext({ timezoneId: "America/Los_Angeles" });
+    const page = await west.newPage();
+    await signUp(page, "zones@example.com");
+    await addTask(page, "Christmas dinner", { due: "2026-12-25" });
+    const east = await browser.newContext({ timezoneId: "Pacific/Auckland" });
+    const other = await east.newPage();
+    await signIn(other, "zones@example.com");
+    await task(other, "Christmas dinner").getByTestId("edit").click();
+    assert.equal(await other.getByTestId("editor").getByLabel("Due").inputValue(), "2026-12-25", "the same day in Auckland");
+    await other.keyboard.press("Escape");
+    for (const seen of [page, other]) assert.equal(await task(seen, "Christmas dinner").locator("time").getAttribute("datetime"), "2026-12-25");
+    await west.close();
+    await east.close();
+  });
+
+  await test("a delete is conditional on the version shown: a task changed elsewhere is not deleted unseen", async () => {
+    const context = await browser.newContext();
+    const mine = await context.newPage();
+    await signUp(mine, "etag@example.com");
+    await addTask(mine, "Original title");
+    const stale = await context.newPage();
+    // This tab never hears of changes: its live stream is held unanswered.
+    await stale.route("**/todo.task.v1.TaskService/WatchTasks", () => undefined);
+    await stale.goto(base);
+    await task(stale, "Original title").waitFor();
+
+    await task(mine, "Original title").getByTestId("edit").click();
+    await mine.getByTestId("editor").getByLabel("Title").fill("Renamed elsewhere");
+    await mine.getByTestId("save").click();
+    await task(mine, "Renamed elsewhere").waitFor();
+
+    await task(stale, "Original title").getByTestId("delete").click();
+    await stale.getByTestId("confirm-delete").click();
+    await stale.getByText(/changed on another device/i).first().waitFor();
+    await task(stale, "Renamed elsewhere").waitFor();
+    await mine.reload();
+    await task(mine, "Renamed elsewhere").waitFor();
+    await context.close();
+  });
+
+  await test("axe-core finds no serious or critical problem on any screen", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(base);
+    await page.getByLabel("Email").waitFor();
+    await assertAccessible(page, "sign-in");
+    await page.getByTestId("sign-in").click();
+    await assertAccessible(page, "sign-in with errors");
+    await signUp(page, "axe@example.com");
+    await live(page);
+    await assertAccessible(page, "the empty list");
+    await addTask(page, "Buy milk", { tags: "home", due: "2026-12-25" });
+    await addTask(page, "Call mum");
+    await assertAccessible(page, "the list");
+    await task(page, "Buy milk").getByTestId("edit").click();
+    await page.getByTestId("editor").waitFor();
+    await assertAccessible(page, "the editor");
+    await page.keyboard.press("Escape");
+    await task(page, "Call mum").getByTestId("delete").click();
+    await assertAccessible(page, "the delete prompt");
+    await page.keyboard.press("Escape");
+    await page.getByTestId("account").click();
+    await page.getByTestId("session").first().waitFor();
+    await assertAccessible(page, "the account page");
+    await page.getByTestId("sign-out").click();
+    await page.getByTestId("forgot-password").click();
+    await assertAccessible(page, "forgot password");
+    await page.emulateMedia({ colorScheme: "dark" });
+    await signIn(page, "axe@example.com");
+    await live(page);
+    await assertAccessible(page, "the list, dark");
+    await page.setViewportSize({ width: 390, height: 844 });
+    await assertAccessible(page, "the list on a phone, dark");
+    await context.close();
   });
 
   await test("the account page lists both devices, this one marked; signing the other out sends it to sign-in; sign out everywhere else", async () => {
@@ -716,6 +968,51 @@ try {
     await page.getByTestId("count").getByText("0 tasks").waitFor();
     assert.notEqual(await userIdOf(page), userId);
     await elsewhere.context().close();
+    await context.close();
+  });
+  // Stops and restarts the stack: keep it last.
+  await test("offline: the stack stopped, a calm banner and real backoff, the add waits and goes through once it is back", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signUp(page, "offline@example.com");
+    await addTask(page, "Before the outage");
+    await live(page);
+    const calls = { WatchTasks: 0, ListTasks: 0, Refresh: 0 };
+    page.on("request", (request) => {
+      const method = /\/(WatchTasks|ListTasks|Refresh)$/.exec(request.url())?.[1];
+      if (method) calls[method] += 1;
+    });
+    await page.evaluate(() => {
+      window.bannerChanges = 0;
+      new MutationObserver(() => (window.bannerChanges += 1))
+        .observe(document.querySelector("[data-testid=banner]"), { attributes: true, attributeFilter: ["hidden"] });
+    });
+
+    await stopStack("SIGKILL");
+    await page.getByTestId("banner").waitFor();
+    await page.getByTestId("new-title").fill("Written while offline");
+    await page.getByTestId("new-title").press("Enter");
+    await task(page, "Before the outage").getByTestId("toggle").press("Space");
+    const said = await page.getByTestId("status").innerText();
+    // A window of observation, not a wait for something: how often does the page knock while down?
+    await page.waitForTimeout(8_000);
+    assert.ok(calls.WatchTasks <= 5, `the live stream backs off (${calls.WatchTasks} attempts in 8 s)`);
+    assert.ok(calls.ListTasks <= 1, `no re-listing while nothing is reachable (${calls.ListTasks})`);
+    assert.equal(calls.Refresh, 0, "no token refreshes while offline");
+    assert.ok(await page.evaluate(() => window.bannerChanges) <= 1, "the banner does not flicker");
+    assert.doesNotMatch(await page.locator("body").innerText(), /on our side/);
+    await page.getByTestId("add-error").getByText(/offline/i).waitFor();
+    assert.match(said, /offline/i, "a toggle while offline says so");
+    assert.equal(await task(page, "Before the outage").getByTestId("toggle").isChecked(), false);
+
+    base = await startStack();
+    await page.getByTestId("banner").waitFor({ state: "hidden", timeout: 30_000 });
+    await task(page, "Written while offline").waitFor({ timeout: LIVE_DEADLINE_MS });
+    assert.equal(await page.getByTestId("add-error").textContent(), "", "the offline note is gone once back");
+    assert.equal(await page.getByTestId("list-error").textContent(), "");
+    await page.reload();
+    await live(page);
+    assert.equal(await task(page, "Written while offline").count(), 1);
     await context.close();
   });
 } finally {

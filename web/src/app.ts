@@ -4,6 +4,7 @@
 // they are when the server ends the session.
 import { type Api, tokensFrom } from "./api";
 import { signOut } from "./authorization";
+import { Connection } from "./connection";
 import { h } from "./dom";
 import { parseRoute, type Route, routeHash } from "./route";
 import { type Session } from "./session";
@@ -14,6 +15,7 @@ import { filterBar } from "./views/filters";
 import { resetPasswordView } from "./views/reset-password";
 import { type SignInOptions, signInView } from "./views/sign-in";
 import { taskList } from "./views/task-list";
+import { toaster } from "./views/toast";
 import { announceVerified, verifyBanner } from "./views/verify-banner";
 import { verifyEmailView } from "./views/verify-email";
 import { watchTasks } from "./watch";
@@ -58,6 +60,10 @@ export function startApp({ root, session, api }: AppOptions): () => void {
         return showVerify(target.email, target.code);
       case "account":
         return session.tokens ? showAccount() : showSignIn();
+      case "sign-in":
+      case "sign-up":
+        if (session.tokens) return go({ name: "tasks" }, true);
+        return showSignIn({ mode: target.name, email: target.email });
       case "tasks":
         return session.tokens ? showTasks() : showSignIn();
     }
@@ -85,8 +91,8 @@ export function startApp({ root, session, api }: AppOptions): () => void {
     if (location.hash !== shownHash) route();
   }
 
-  function showSignIn(options: Pick<SignInOptions, "notice" | "info" | "email"> = {}): void {
-    show("sign-in", "Sign in", [signInView({ api, session, onSignedIn: route, onUnverified, ...options })]);
+  function showSignIn(options: Pick<SignInOptions, "notice" | "info" | "email" | "mode"> = {}): void {
+    show("sign-in", options.mode === "sign-up" ? "Create account" : "Sign in", [signInView({ api, session, onSignedIn: route, onUnverified, ...options })]);
   }
 
   /** The notice the next verification screen opens with. */
@@ -113,27 +119,33 @@ export function startApp({ root, session, api }: AppOptions): () => void {
   }
 
   function showTasks(): void {
+    const connection = new Connection();
     const banner = connectionBanner();
+    const stopBanner = connection.onChange(banner.show);
+    const toasts = toaster(() => add.focus());
     const verify = verifyBanner({ auth: api.auth });
     const filters = filterBar((change) => list.setFilter(change));
-    const list = taskList({ tasks: api.tasks, onOffline: banner.show, filterByTag: filters.filterByTag });
-    const add = addForm({ tasks: api.tasks, onAdded: list.added, onOffline: () => banner.show(true) });
+    const list = taskList({ tasks: api.tasks, connection, toasts, filterByTag: filters.filterByTag, focusOutside: () => add.focus() });
+    const add = addForm({ tasks: api.tasks, connection, onAdded: list.added });
     const stopWatching = watchTasks(api.tasks, {
       onEvent: list.apply,
       onConnected() {
-        banner.show(false);
+        connection.set(false);
         list.connected();
       },
       onDisconnected() {
-        banner.show(true);
+        connection.set(true);
         list.disconnected();
       },
     });
-    show("tasks", "Todo", [header(), verify.element, banner.element, add.element, filters.element, ...list.elements], {
+    show("tasks", "Todo", [header(), verify.element, banner.element, add.element, filters.element, ...list.elements, toasts.element], {
       private: true,
       stop() {
         stopWatching();
+        stopBanner();
         list.stop();
+        add.stop();
+        toasts.stop();
         verify.stop();
       },
     });

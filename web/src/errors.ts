@@ -44,7 +44,7 @@ export function describe(error: unknown, context: Context = "task"): Problem {
     case Code.InvalidArgument:
       return { ...general(capitalize(error.rawMessage)), fields: fieldMessages(error.findDetails(BadRequestSchema).flatMap((request) => request.fieldViolations)) };
     case Code.AlreadyExists:
-      return atField("email", "An account with this email already exists. Sign in instead?");
+      return atField("email", "An account with this email already exists.");
     case Code.Unauthenticated:
       return context === "login" ? atField("password", "Wrong email or password.") : general("Your session has ended. Please sign in again.");
     case Code.ResourceExhausted: {

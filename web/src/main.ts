@@ -9,7 +9,10 @@ import { AuthService } from "./gen/todo/auth/v1/auth_pb";
 import { Session } from "./session";
 import "./styles.css";
 
-const transport = (interceptors: Interceptor[]) => createGrpcWebTransport({ baseUrl: location.origin, useBinaryFormat: true, interceptors });
+/** Sign-outs are sent with `keepalive`, so leaving or closing the page right after does not cancel them. */
+const fetchKeepingLogouts: typeof fetch = (input, init) => fetch(input, String(input).endsWith("/Logout") ? { ...init, keepalive: true } : init);
+const transport = (interceptors: Interceptor[]) =>
+  createGrpcWebTransport({ baseUrl: location.origin, useBinaryFormat: true, interceptors, fetch: fetchKeepingLogouts });
 // Refresh goes out unsigned: the session it renews cannot sign it.
 const session = new Session(localStorage, refresher(createClient(AuthService, transport([]))));
 const root = document.getElementById("app");

@@ -5,6 +5,9 @@
 export type Route =
   | { name: "tasks" }
   | { name: "account" }
+  /** Signing in and creating an account are two screens, so Enter does what the screen says; `email` carries what was typed across. */
+  | { name: "sign-in"; email: string }
+  | { name: "sign-up"; email: string }
   /** Forgot password: without a code, the step that asks for one. */
   | { name: "reset"; email: string; code: string }
   | { name: "verify"; email: string; code: string };
@@ -18,6 +21,10 @@ export function parseRoute(hash: string): Route {
   switch (path.replace(/\/+$/, "")) {
     case "/account":
       return { name: "account" };
+    case "/sign-in":
+      return { name: "sign-in", email };
+    case "/sign-up":
+      return { name: "sign-up", email };
     case "/reset":
       return { name: "reset", email, code };
     case "/verify":
@@ -31,9 +38,10 @@ export function parseRoute(hash: string): Route {
 export function routeHash(route: Route): string {
   if (route.name === "tasks") return "#/";
   if (route.name === "account") return "#/account";
-  const query = (["email", "code"] as const)
-    .filter((key) => route[key])
-    .map((key) => `${key}=${encodeURIComponent(route[key])}`)
+  const values: Record<string, string> = route;
+  const query = ["email", "code"]
+    .filter((key) => values[key])
+    .map((key) => `${key}=${encodeURIComponent(values[key])}`)
     .join("&");
   return `#/${route.name}${query ? `?${query}` : ""}`;
 }

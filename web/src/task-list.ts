@@ -107,9 +107,3 @@ export function applyEvent(shown: readonly Task[], kind: TaskEvent_Kind, task: T
   if (index === -1) return [...rest, task];
   return [...rest.slice(0, index), task, ...rest.slice(index)];
 }
-
-/** Whether a due time has passed for a task that is still open. */
-export function isOverdue(task: Task, nowMs: number): boolean {
-  if (!task.dueTime || task.completed) return false;
-  return Number(task.dueTime.seconds) * 1000 < nowMs;
-}

@@ -33,7 +33,7 @@ suite("error messages", () => {
 
   it("says a taken email belongs to the email field", async () => {
     const problem = describe(await serverError("an account with this email already exists", Code.AlreadyExists), "signup");
-    expect(problem.fields.email).toBe("An account with this email already exists. Sign in instead?");
+    expect(problem.fields.email).toBe("An account with this email already exists.");
   });
 
   it("shows wrong credentials on login, and an ended session elsewhere", async () => {

@@ -39,9 +39,12 @@ describe("routes", () => {
       { name: "account" } as const,
       { name: "reset", email: "ada+todo@example.com", code: "" } as const,
       { name: "verify", email: "ada@example.com", code: "a&b=c" } as const,
+      { name: "sign-up", email: "ada+todo@example.com" } as const,
+      { name: "sign-in", email: "" } as const,
     ]) {
       expect(parseRoute(routeHash(route))).toEqual(route);
     }
     expect(routeHash({ name: "reset", email: "", code: "" })).toBe("#/reset");
+    expect(routeHash({ name: "sign-up", email: "" })).toBe("#/sign-up");
   });
 });

@@ -3,7 +3,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { Priority, type Task, TaskEvent_Kind, TaskSchema } from "../src/gen/todo/task/v1/task_pb";
-import { applyEvent, defaultFilter, isOverdue, matches, mergePage } from "../src/task-list";
+import { applyEvent, defaultFilter, matches, mergePage } from "../src/task-list";
 
 const at = (seconds: number) => create(TimestampSchema, { seconds: BigInt(seconds) });
 const task = (id: string, created: number, fields: MessageInitShape<typeof TaskSchema> = {}): Task =>
@@ -41,11 +41,5 @@ describe("task list", () => {
     expect(matches(milk, { ...defaultFilter, tags: ["work"] })).toBe(false);
     expect(matches(milk, { ...defaultFilter, priority: Priority.LOW })).toBe(false);
     expect(matches(milk, { ...defaultFilter, state: "done" })).toBe(false);
-  });
-
-  it("marks open tasks past their due time as overdue", () => {
-    expect(isOverdue(task("a", 1, { dueTime: at(100) }), 200_000)).toBe(true);
-    expect(isOverdue(task("a", 1, { dueTime: at(100), completed: true }), 200_000)).toBe(false);
-    expect(isOverdue(task("a", 1), 200_000)).toBe(false);
   });
 });

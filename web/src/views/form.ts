@@ -45,6 +45,11 @@ export class FormMessages {
     for (const field of this.slots.keys()) this.clearField(field);
   }
 
+  /** The message slot under `field`'s control, to add to what `show` put there (a link). */
+  slotOf(field: FormField): HTMLParagraphElement | undefined {
+    return this.slots.get(field);
+  }
+
   /** The first control the last `show` marked invalid, to move focus to. */
   firstInvalid(): HTMLInputElement | HTMLSelectElement | undefined {
     return [...this.controls.values()].find((control) => control.getAttribute("aria-invalid") === "true");

@@ -1,6 +1,6 @@
 // Editing a task in place. Saves are conditional on the version being edited
-// (its etag): when someone else saved first, their version is shown and the
-// user keeps it or saves theirs on top.
+// (its etag): when another device saved first, that version is shown and the
+// user keeps it or saves theirs on top. Escape or Cancel closes it unsaved.
 import { create } from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -14,11 +14,13 @@ import { dueFromInput, dueToInput, priorityFrom, priorityOptions, tagsFromInput 
 export interface EditorOptions {
   tasks: Pick<Api["tasks"], "updateTask" | "getTask">;
   task: Task;
-  /** Closes the editor showing `shown`: the saved version, theirs, or the one it opened with. */
-  onClose(shown: Task): void;
+  /** Closes the editor: with the version saved or kept, or nothing when cancelled. */
+  onClose(saved?: Task): void;
 }
 
 const EDITED = ["title", "description", "priority", "tags", "due_time"];
+
+const OFFLINE_EDIT = "You are offline: your changes are kept here. Save again once the connection is back.";
 
 export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormElement {
   const messages = new FormMessages("edit-error", "edit-");
@@ -38,7 +40,7 @@ export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormEle
     messages.general,
     h("div", { class: "actions" },
       h("button", { type: "submit", "data-testid": "save" }, "Save"),
-      h("button", { type: "button", class: "secondary", onclick: () => onClose(task) }, "Cancel")));
+      h("button", { type: "button", class: "secondary", onclick: () => onClose() }, "Cancel")));
 
   const edited = (etag: string) => create(TaskSchema, {
     id: task.id, etag, title: title.value, description: description.value,
@@ -51,7 +53,10 @@ export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormEle
       if (saved.task) onClose(saved.task);
     } catch (error) {
       if (error instanceof ConnectError && error.code === Code.Aborted) await showConflict();
-      else messages.show(describe(error));
+      else {
+        const problem = describe(error);
+        messages.show(problem.offline ? { ...problem, message: OFFLINE_EDIT } : problem);
+      }
     }
   }
 
@@ -67,11 +72,16 @@ export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormEle
     const current = theirs;
     messages.clear();
     messages.general.replaceChildren(
-      h("span", { "data-testid": "conflict" }, `Someone else changed this task meanwhile. Their version: “${current.title}”${current.completed ? " (done)" : ""}. `),
+      h("span", { "data-testid": "conflict" }, `This task was changed on another device meanwhile. That version: “${current.title}”${current.completed ? " (done)" : ""}. `),
       h("button", { type: "button", "data-testid": "overwrite", onclick: () => void save(current.etag) }, "Save mine anyway"),
-      h("button", { type: "button", class: "secondary", "data-testid": "keep-theirs", onclick: () => onClose(current) }, "Keep theirs"));
+      h("button", { type: "button", class: "secondary", "data-testid": "keep-theirs", onclick: () => onClose(current) }, "Keep that version"));
   }
 
+  form.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    event.preventDefault();
+    onClose();
+  });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     void save(task.etag);

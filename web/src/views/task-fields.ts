@@ -1,7 +1,8 @@
 // How a task's priority, tags and due date look in form controls and rows,
 // shared by the add form, the editor, the filters and the list.
-import { type Timestamp, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Timestamp } from "@bufbuild/protobuf/wkt";
 import { h } from "../dom";
+import { dayTimestamp, dueDay } from "../due-date";
 import { Priority, type Task } from "../gen/todo/task/v1/task_pb";
 
 export const priorityNames: Readonly<Record<number, string>> = { [Priority.LOW]: "Low", [Priority.MEDIUM]: "Medium", [Priority.HIGH]: "High" };
@@ -20,16 +21,13 @@ export function priorityFrom(select: HTMLSelectElement): Priority {
   return value === Priority.LOW || value === Priority.MEDIUM || value === Priority.HIGH ? value : Priority.UNSPECIFIED;
 }
 
-/** A date input's day, due at its last second in the user's time zone. */
+/** A date input's day as the contract carries it (see `due-date.ts`). */
 export function dueFromInput(value: string): Timestamp | undefined {
-  return value ? timestampFromMs(new Date(`${value}T23:59:59`).getTime()) : undefined;
+  return value ? dayTimestamp(value) : undefined;
 }
 
 export function dueToInput(task: Task): string {
-  if (!task.dueTime) return "";
-  const date = new Date(Number(task.dueTime.seconds) * 1000);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return dueDay(task) ?? "";
 }
 
 export function tagsFromInput(value: string): string[] {

@@ -1,24 +1,34 @@
 // The list of tasks on screen: pages loaded as the user scrolls, live events
-// placed under the current filter and order, open editors kept across
-// re-renders, and the count. `data-live="connected"` on the list says it was
-// loaded after the live stream opened, so it is in sync and stays so.
+// placed under the current filter and order, and the count. Rows are kept
+// by task id and updated in place, so focus stays where the user left it
+// through any change, and when the focused task goes, focus moves to its
+// neighbour instead of the page. Changes to one task go out one at a time,
+// each with the version the last one left (its etag), so quick toggles
+// never look like a conflict. `data-live="connected"` on the list says it
+// was loaded after the live stream opened, so it is in sync and stays so.
 import { create } from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api } from "../api";
+import { type Connection, OFFLINE_ACTION } from "../connection";
 import { h } from "../dom";
+import { localDay } from "../due-date";
 import { describe } from "../errors";
 import { type Task, type TaskEvent, TaskEvent_Kind, TaskSchema } from "../gen/todo/task/v1/task_pb";
 import { applyEvent, defaultFilter, type Filter, mergePage } from "../task-list";
 import { taskEditor } from "./task-editor";
-import { taskRow } from "./task-row";
+import { taskRow, type TaskRow } from "./task-row";
+import { type Toaster } from "./toast";
 
 const PAGE_SIZE = 20;
 
 export interface TaskListOptions {
   tasks: Pick<Api["tasks"], "listTasks" | "updateTask" | "deleteTask" | "getTask">;
-  /** Whether the backend answered (false) or could not be reached (true). */
-  onOffline(offline: boolean): void;
+  connection: Connection;
+  toasts: Toaster;
   filterByTag(tag: string): void;
+  /** Takes focus when the list has no task left to give it to. */
+  focusOutside(): void;
 }
 
 export interface TaskList {
@@ -37,7 +47,10 @@ export interface TaskList {
   stop(): void;
 }
 
-export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): TaskList {
+/** Whether `error` means the backend could not be reached. */
+const unreachable = (error: unknown) => describe(error).offline;
+
+export function taskList({ tasks, connection, toasts, filterByTag, focusOutside }: TaskListOptions): TaskList {
   let shown: Task[] = [];
   let nextPageToken = "";
   let total = 0;
@@ -51,12 +64,15 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
    */
   let sinceAsked: [TaskEvent_Kind, Task][] | undefined;
   let streamOpen = false;
-  /** Open editors by task id: live updates re-render the list but keep them. */
-  const editing = new Map<string, HTMLFormElement>();
+  const rows = new Map<string, TaskRow>();
+  /** What a task's checkbox shows while changes to it are on their way. */
+  const completing = new Map<string, boolean>();
+  /** Each task's changes in flight, chained so they go out one after another. */
+  const queues = new Map<string, Promise<void>>();
 
   const message = h("p", { class: "form-error", "data-testid": "list-error", role: "alert" });
-  const count = h("p", { class: "muted", "data-testid": "count" });
-  const list = h("ul", { class: "tasks", "data-testid": "task-list", "aria-live": "polite", "data-live": "connecting" });
+  const count = h("p", { class: "muted count", "data-testid": "count" });
+  const list = h("ul", { class: "tasks", "data-testid": "task-list", "data-live": "connecting" });
   const more = h("button", { type: "button", class: "secondary", "data-testid": "load-more", hidden: true, onclick: () => void loadMore(false) }, "Load more");
   const sentinel = h("div", { class: "sentinel" });
   const scrolled = new IntersectionObserver((entries) => {
@@ -64,54 +80,179 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
   });
   scrolled.observe(sentinel);
 
-  /** Runs a call for the list; shows what went wrong above it. */
+  /** Runs a call, and tells the connection whether the backend answered. */
   async function call<T>(work: () => Promise<T>): Promise<T> {
     try {
       const result = await work();
-      onOffline(false);
+      connection.set(false);
       return result;
     } catch (error) {
-      const problem = describe(error);
-      if (problem.offline) onOffline(true);
-      else message.textContent = problem.message;
+      if (unreachable(error)) connection.set(true);
       throw error;
     }
   }
 
+  const find = (id: string) => shown.find((task) => task.id === id);
+
   function render(): void {
-    list.replaceChildren(...shown.map((task) => editing.get(task.id) ?? row(task)));
+    const focused = document.activeElement instanceof HTMLElement && list.contains(document.activeElement) ? document.activeElement : undefined;
+    const before = [...list.children].map((item) => (item as HTMLElement).dataset.id ?? "");
+    const ids = new Set(shown.map((task) => task.id));
+    for (const [id, row] of rows) {
+      if (ids.has(id)) continue;
+      row.element.remove();
+      rows.delete(id);
+    }
+    const today = localDay();
+    // Rows already in place stay put; only the others move, so a focused row is rarely touched.
+    let cursor = list.firstElementChild;
+    for (const task of shown) {
+      let row = rows.get(task.id);
+      if (!row) {
+        row = taskRow(task, rowActions, today);
+        rows.set(task.id, row);
+      }
+      row.update(task, completing.get(task.id) ?? task.completed, today);
+      if (row.element === cursor) cursor = cursor.nextElementSibling;
+      else list.insertBefore(row.element, cursor);
+    }
     count.textContent = `${total} ${total === 1 ? "task" : "tasks"}`;
     more.hidden = !nextPageToken;
+    if (focused && document.activeElement !== focused) restoreFocus(focused, before);
   }
 
-  function row(task: Task): HTMLLIElement {
-    return taskRow(task, {
-      setCompleted: (current, completed) => save(create(TaskSchema, { id: current.id, completed, etag: current.etag }), ["completed"]),
-      filterByTag,
-      edit: (current, item) => item.replaceWith(editor(current)),
-      remove: (current) => void call(() => tasks.deleteTask({ id: current.id, etag: "" })).then(() => {
-        place(TaskEvent_Kind.DELETED, current);
-        render();
-      }, () => undefined),
+  /** The row focus was last in: when a change takes that row away, its neighbour gets focus. */
+  let focusedRowId: string | undefined;
+  list.addEventListener("focusin", (event) => {
+    focusedRowId = (event.target as HTMLElement).closest<HTMLElement>("[data-testid=task]")?.dataset.id;
+  });
+
+  /** Focus was in the list and a change took it: back to the same control, or to the nearest task left. */
+  function restoreFocus(focused: HTMLElement, before: string[]): void {
+    if (focused.isConnected) return focused.focus({ preventScroll: true });
+    const at = focusedRowId ? before.indexOf(focusedRowId) : -1;
+    const after = before.slice(at + 1).find((id) => rows.has(id));
+    const earlier = before.slice(0, Math.max(at, 0)).reverse().find((id) => rows.has(id));
+    const next = after ?? earlier;
+    if (next) rows.get(next)?.focus();
+    else focusOutside();
+  }
+
+  const rowActions = {
+    setCompleted,
+    filterByTag,
+    edit,
+    remove,
+  };
+
+  function setCompleted(id: string, completed: boolean): void {
+    const row = rows.get(id);
+    row?.setError("");
+    if (connection.offline) {
+      toasts.show(OFFLINE_ACTION);
+      // The browser ticked the box; the row goes back to the task as it is.
+      render();
+      return;
+    }
+    completing.set(id, completed);
+    render();
+    const run = (queues.get(id) ?? Promise.resolve()).then(() => sendCompleted(id));
+    queues.set(id, run);
+    void run.finally(() => {
+      if (queues.get(id) !== run) return;
+      queues.delete(id);
+      completing.delete(id);
+      render();
     });
   }
 
-  function editor(task: Task): HTMLFormElement {
-    const form = taskEditor({
-      tasks,
+  /** Sends what the checkbox shows now, on top of the version the last change left. */
+  async function sendCompleted(id: string): Promise<void> {
+    const wanted = completing.get(id);
+    const current = find(id);
+    if (wanted === undefined || !current || current.completed === wanted) return;
+    try {
+      const { task } = await call(() => tasks.updateTask({
+        task: create(TaskSchema, { id, completed: wanted, etag: current.etag }),
+        updateMask: create(FieldMaskSchema, { paths: ["completed"] }),
+      }));
+      if (!task) return;
+      place(TaskEvent_Kind.UPDATED, task);
+      render();
+      toasts.show(`“${task.title}” ${task.completed ? "completed" : "marked as not done"}.`);
+    } catch (error) {
+      completing.delete(id);
+      failed(id, error, "changed");
+    }
+  }
+
+  /** Says why a change to task `id` did not happen: offline in a toast, anything else at the row. */
+  function failed(id: string, error: unknown, what: "changed" | "deleted"): void {
+    if (unreachable(error)) {
+      toasts.show(OFFLINE_ACTION);
+      render();
+      return;
+    }
+    const conflict = error instanceof ConnectError && error.code === Code.Aborted;
+    const text = conflict
+      ? `This task was changed on another device meanwhile, so it was not ${what}. It now shows that version; try again if you still want to.`
+      : describe(error).message;
+    if (conflict) void refresh(id);
+    render();
+    rows.get(id)?.setError(text);
+  }
+
+  /** Shows task `id` as the server has it now (another device changed or deleted it). */
+  async function refresh(id: string): Promise<void> {
+    try {
+      const { task } = await call(() => tasks.getTask({ id }));
+      if (task) place(TaskEvent_Kind.UPDATED, task);
+    } catch (error) {
+      if (error instanceof ConnectError && error.code === Code.NotFound) {
+        const gone = find(id);
+        if (gone) place(TaskEvent_Kind.DELETED, gone);
+      }
+    }
+    render();
+  }
+
+  function edit(id: string): void {
+    const row = rows.get(id);
+    const task = find(id);
+    if (!row || !task || row.editing) return;
+    row.setError("");
+    row.showEditor(taskEditor({
+      tasks: { updateTask: (request) => call(() => tasks.updateTask(request)), getTask: (request) => call(() => tasks.getTask(request)) },
       task,
-      onClose(kept) {
-        editing.delete(task.id);
-        shown = shown.map((existing) => (existing.id === kept.id ? kept : existing));
-        form.replaceWith(row(kept));
+      onClose(saved) {
+        row.closeEditor();
+        if (saved) place(TaskEvent_Kind.UPDATED, saved);
+        render();
       },
-    });
-    editing.set(task.id, form);
-    return form;
+    }));
   }
 
-  async function save(task: Task, paths: string[]): Promise<void> {
-    await call(() => tasks.updateTask({ task, updateMask: create(FieldMaskSchema, { paths }) }));
+  function remove(id: string): void {
+    const row = rows.get(id);
+    const task = find(id);
+    if (!row || !task) return;
+    row.setError("");
+    if (connection.offline) {
+      row.cancelDelete();
+      toasts.show(OFFLINE_ACTION);
+      return;
+    }
+    call(() => tasks.deleteTask({ id, etag: task.etag })).then(() => {
+      place(TaskEvent_Kind.DELETED, task);
+      render();
+      toasts.show(`“${task.title}” deleted.`);
+    }, (error: unknown) => {
+      row.cancelDelete();
+      if (error instanceof ConnectError && error.code === Code.NotFound) {
+        place(TaskEvent_Kind.DELETED, task);
+        render();
+      } else failed(id, error, "deleted");
+    });
   }
 
   /** Applies a change to what is shown; the count follows whether the task is in the list now. */
@@ -149,8 +290,9 @@ export function taskList({ tasks, onOffline, filterByTag }: TaskListOptions): Ta
       message.textContent = "";
       render();
       if (fresh && streamOpen) list.dataset.live = "connected";
-    } catch {
-      // Shown by `call`.
+    } catch (error) {
+      // Offline is the banner's to say.
+      if (!unreachable(error)) message.textContent = describe(error).message;
     } finally {
       if (mine === generation) {
         loading = false;

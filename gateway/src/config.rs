@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, builder::TypedValueParser};
 use service_runtime::config::ServerArgs;
 
 /// Settings of the gateway. `--help` lists them with their variables.
@@ -38,8 +38,9 @@ pub struct Config {
 /// the same flags.
 #[derive(Clone, Debug, Args)]
 pub struct FrontArgs {
-    /// The built web app to serve at `/`.
-    #[arg(long, env = "WEB_DIR", default_value = "web/dist")]
+    /// A built web app to serve at `/` instead of the one built into the
+    /// binary (read at start-up); empty for the built-in one.
+    #[arg(long, env = "WEB_DIR", default_value = "", value_parser = clap::builder::OsStringValueParser::new().map(PathBuf::from))]
     pub web_dir: PathBuf,
 
     /// Browser origins allowed to call the API (comma-separated), besides

@@ -78,7 +78,7 @@ pub async fn serve(
             &format!("/{TASK}/{{*method}}"),
             forward(task, "the task service"),
         )
-        .fallback_service(web::fallback(&front.web_dir))
+        .fallback_service(web::fallback(web::WebApp::load(&front.web_dir)?))
         .layer(cors::layer(&front.allowed_origins, port));
     tracing::info!(auth = ?config.auth_upstreams, task = ?config.task_upstreams, "forwarding");
     let served = server.serve(listener, Routes::from(router), shutdown).await;

@@ -661,9 +661,13 @@ try {
     await context.close();
   });
 
-  await test("axe-core finds no serious or critical problem on any screen", async () => {
+  await test("axe-core finds no serious or critical problem on any screen, and the CSP refuses nothing the app does", async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
+    const refused = [];
+    page.on("console", (message) => {
+      if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+    });
     await page.goto(base);
     await page.getByLabel("Email").waitFor();
     await assertAccessible(page, "sign-in");
@@ -694,6 +698,7 @@ try {
     await assertAccessible(page, "the list, dark");
     await page.setViewportSize({ width: 390, height: 844 });
     await assertAccessible(page, "the list on a phone, dark");
+    assert.deepEqual(refused, [], "the Content-Security-Policy blocked something");
     await context.close();
   });
 

@@ -221,3 +221,64 @@ pub fn parse(bytes: &[u8]) -> Mail {
         raw,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::{
+        io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+        net::TcpStream,
+    };
+
+    use super::*;
+
+    /// Speaks just enough SMTP to hand over one message, checking each reply.
+    async fn send(port: u16, to: &str, message: &str) {
+        let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let (read, mut write) = stream.into_split();
+        let mut replies = BufReader::new(read).lines();
+        let mut expect = async |code: &str| {
+            let reply = replies.next_line().await.unwrap().unwrap();
+            assert!(reply.starts_with(code), "expected {code}, got {reply}");
+        };
+        expect("220").await;
+        for (command, reply) in [
+            ("HELO test".to_owned(), "250"),
+            ("MAIL FROM:<sender@example.com>".to_owned(), "250"),
+            (format!("RCPT TO:<{to}>"), "250"),
+            ("DATA".to_owned(), "354"),
+            (format!("{message}\r\n."), "250"),
+            ("QUIT".to_owned(), "221"),
+        ] {
+            write
+                .write_all(format!("{command}\r\n").as_bytes())
+                .await
+                .unwrap();
+            expect(reply).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn delivered_mail_is_read_back_decoded_whatever_its_encoding() {
+        let server = TestSmtp::start().await;
+        // "Code: ABCD-EFGH\r\nhttp://x/#/verify?email=a%40b.c&code=ABCD-EFGH\r\n" in base64,
+        // and an HTML part in quoted-printable with a soft line break.
+        let message = "From: sender@example.com\r\nTo: ada@example.com\r\nSubject: Hi\r\n\
+            MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n\
+            --b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+            Q29kZTogQUJDRC1FRkdIDQpodHRwOi8veC8jL3ZlcmlmeT9lbWFpbD1hJTQwYi5jJmNvZGU9QUJDRC1FRkdIDQo=\r\n\
+            --b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+            <p>ABCD-=\r\nEFGH</p>\r\n--b--";
+        send(server.port, "ada@example.com", message).await;
+        let mail = server.wait_for_nth("ada@example.com", 1).await;
+        assert_eq!(mail.to, ["ada@example.com"]);
+        assert_eq!(mail.subject, "Hi");
+        assert_eq!(mail.code(), "ABCD-EFGH");
+        assert!(
+            mail.text.contains("email=a%40b.c&code=ABCD-EFGH"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.html.contains("<p>ABCD-EFGH</p>"), "{}", mail.html);
+        assert!(server.messages_to("someone.else@example.com").is_empty());
+    }
+}

@@ -25,6 +25,7 @@ use tonic::{Request, Response, Status, metadata::MetadataMap};
 use crate::{
     accounts::{Accounts, Bearer, Tokens},
     activity::{EventKind, Origin},
+    code::Code,
     email::Email,
     error::Error,
     password::Password,
@@ -95,8 +96,7 @@ fn proto_user(user: &User) -> ProtoUser {
         id: user.id.clone(),
         email: user.email.clone(),
         create_time: Some(timestamp(user.create_time)),
-        // Built next (issue 13): until verification exists, no address is verified.
-        email_verified: false,
+        email_verified: user.email_verified,
     }
 }
 
@@ -295,39 +295,58 @@ impl AuthService for AuthApi {
         }))
     }
 
-    // The contract of issue 13's remaining flows is settled first; these
-    // five are being built on branches of their own and answer
-    // UNIMPLEMENTED until they land.
     async fn request_password_reset(
         &self,
-        _request: Request<RequestPasswordResetRequest>,
+        request: Request<RequestPasswordResetRequest>,
     ) -> Result<Response<RequestPasswordResetResponse>, Status> {
-        Err(Status::unimplemented(
-            "RequestPasswordReset is not built yet",
-        ))
+        let origin = Self::origin(&request);
+        let email = Email::parse(&request.into_inner().email)?;
+        self.accounts.request_password_reset(email, origin).await?;
+        Ok(Response::new(RequestPasswordResetResponse {}))
     }
 
     async fn reset_password(
         &self,
-        _request: Request<ResetPasswordRequest>,
+        request: Request<ResetPasswordRequest>,
     ) -> Result<Response<ResetPasswordResponse>, Status> {
-        Err(Status::unimplemented("ResetPassword is not built yet"))
+        let origin = Self::origin(&request);
+        let ResetPasswordRequest {
+            email,
+            code,
+            new_password,
+        } = request.into_inner();
+        let email = Email::parse(&email)?;
+        let code = Code::parse(&code)?;
+        let new_password = Password::parse(new_password, &email, "new_password")?;
+        self.accounts
+            .reset_password(&email, &code, new_password, &origin)
+            .await?;
+        Ok(Response::new(ResetPasswordResponse {}))
     }
 
     async fn send_verification_email(
         &self,
-        _request: Request<SendVerificationEmailRequest>,
+        request: Request<SendVerificationEmailRequest>,
     ) -> Result<Response<SendVerificationEmailResponse>, Status> {
-        Err(Status::unimplemented(
-            "SendVerificationEmail is not built yet",
-        ))
+        let bearer = self.bearer(request.metadata()).await?;
+        self.accounts
+            .send_verification_email(&bearer, &Self::origin(&request))
+            .await?;
+        Ok(Response::new(SendVerificationEmailResponse {}))
     }
 
     async fn verify_email(
         &self,
-        _request: Request<VerifyEmailRequest>,
+        request: Request<VerifyEmailRequest>,
     ) -> Result<Response<VerifyEmailResponse>, Status> {
-        Err(Status::unimplemented("VerifyEmail is not built yet"))
+        let origin = Self::origin(&request);
+        let VerifyEmailRequest { email, code } = request.into_inner();
+        let email = Email::parse(&email)?;
+        let code = Code::parse(&code)?;
+        let user = self.accounts.verify_email(&email, &code, &origin).await?;
+        Ok(Response::new(VerifyEmailResponse {
+            user: Some(proto_user(&user)),
+        }))
     }
 
     async fn delete_account(
@@ -347,6 +366,9 @@ fn proto_kind(kind: EventKind) -> Kind {
         EventKind::RefreshReuseDetected => Kind::RefreshReuseDetected,
         EventKind::PasswordChanged => Kind::PasswordChanged,
         EventKind::SessionRevoked => Kind::SessionRevoked,
+        EventKind::PasswordResetRequested => Kind::PasswordResetRequested,
+        EventKind::PasswordReset => Kind::PasswordReset,
+        EventKind::EmailVerified => Kind::EmailVerified,
     }
 }
 

@@ -41,6 +41,9 @@ pub enum Error {
     /// flight, or the hashing queue is full.
     #[error("too many password checks in progress; try again in {}", status::minutes_and_seconds(*retry_after))]
     HashingBusy { retry_after: Duration },
+    /// As many account-event watches are open as this replica serves.
+    #[error("too many account event watches are open; try again in {}", status::minutes_and_seconds(*retry_after))]
+    TooManyWatchers { retry_after: Duration },
     /// The session named is not a live session of the caller's: NOT_FOUND.
     #[error("no live session of yours has this id; ListSessions shows them")]
     SessionNotFound,
@@ -64,7 +67,8 @@ impl From<Error> for Status {
             | Error::AddressThrottled { retry_after }
             | Error::SignUpThrottled { retry_after }
             | Error::PasswordCheckThrottled { retry_after }
-            | Error::HashingBusy { retry_after } => {
+            | Error::HashingBusy { retry_after }
+            | Error::TooManyWatchers { retry_after } => {
                 status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
             Error::Failed(failure) => failure.into_status("the account store"),

@@ -7,7 +7,8 @@ use std::{net::SocketAddr, path::Path};
 
 use auth_service::Config;
 use proto::auth::v1::{
-    LoginResponse, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
+    LoginResponse, account_event_service_client::AccountEventServiceClient,
+    auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
 };
 use tempfile::TempDir;
 use testkit::{Running, TestDatabase, users::TestUsers};
@@ -109,17 +110,33 @@ impl TestAuth {
 
     /// The rows of the throttle table, straight from the database.
     pub async fn throttle_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) AS n FROM throttles", "").await
+    }
+
+    /// The count `query` (`SELECT COUNT(*) AS n …`, with `$1` bound to
+    /// `value` when it has one) gives, straight from the database.
+    pub async fn count(&self, query: &'static str, value: &str) -> i64 {
         use sqlx::{Connection, Row};
         sqlx::any::install_default_drivers();
         let mut connection = sqlx::AnyConnection::connect(&self._database.url)
             .await
             .unwrap();
-        sqlx::query("SELECT COUNT(*) AS n FROM throttles")
+        let mut query = sqlx::query(query);
+        if !value.is_empty() {
+            query = query.bind(value.to_owned());
+        }
+        let count = query
             .fetch_one(&mut connection)
             .await
             .unwrap()
             .try_get("n")
-            .unwrap()
+            .unwrap();
+        let _ = connection.close().await;
+        count
+    }
+
+    pub fn account_events(&self) -> AccountEventServiceClient<Channel> {
+        AccountEventServiceClient::new(self.channel())
     }
 
     pub fn tokens(&self) -> TokenServiceClient<Channel> {

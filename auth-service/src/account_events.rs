@@ -260,7 +260,10 @@ mod tests {
         let stored = store.account_events_after(0, 100).await.unwrap();
         assert_eq!(stored.len(), 20);
         // Deleting a deleted account appends nothing.
-        assert_eq!(store.delete_account("user-0", &[], 1000).await.unwrap(), None);
+        assert_eq!(
+            store.delete_account("user-0", &[], 1000).await.unwrap(),
+            None
+        );
         assert_eq!(store.account_events_after(20, 100).await.unwrap(), []);
     }
 

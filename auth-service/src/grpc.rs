@@ -6,18 +6,19 @@
 use std::{pin::Pin, sync::Arc};
 
 use proto::auth::v1::{
-    AccountEvent as ProtoAccountEvent, ChangePasswordRequest, ChangePasswordResponse, DeleteAccountRequest, DeleteAccountResponse,
-    GetCurrentUserRequest, GetCurrentUserResponse, ListSecurityEventsRequest,
-    ListSecurityEventsResponse, ListSessionsRequest, ListSessionsResponse, LoginRequest,
-    LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
-    RequestPasswordResetRequest, RequestPasswordResetResponse, ResetPasswordRequest,
-    ResetPasswordResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
-    RevokeSessionRequest, RevokeSessionResponse, SecurityEvent as ProtoSecurityEvent,
-    SendVerificationEmailRequest, SendVerificationEmailResponse, Session as ProtoSession,
-    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
-    VerifyEmailRequest, VerifyEmailResponse, WatchAccountEventsRequest,
-    WatchAccountEventsResponse, account_event, account_event_service_server::AccountEventService,
-    auth_service_server::AuthService, security_event::Kind, token_service_server::TokenService,
+    AccountEvent as ProtoAccountEvent, ChangePasswordRequest, ChangePasswordResponse,
+    DeleteAccountRequest, DeleteAccountResponse, GetCurrentUserRequest, GetCurrentUserResponse,
+    ListSecurityEventsRequest, ListSecurityEventsResponse, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    RefreshRequest, RefreshResponse, RequestPasswordResetRequest, RequestPasswordResetResponse,
+    ResetPasswordRequest, ResetPasswordResponse, RevokeOtherSessionsRequest,
+    RevokeOtherSessionsResponse, RevokeSessionRequest, RevokeSessionResponse,
+    SecurityEvent as ProtoSecurityEvent, SendVerificationEmailRequest,
+    SendVerificationEmailResponse, Session as ProtoSession, SignUpRequest, SignUpResponse,
+    User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse, VerifyEmailRequest,
+    VerifyEmailResponse, WatchAccountEventsRequest, WatchAccountEventsResponse, account_event,
+    account_event_service_server::AccountEventService, auth_service_server::AuthService,
+    security_event::Kind, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
 use secrecy::SecretString;

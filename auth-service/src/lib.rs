@@ -92,8 +92,7 @@ pub async fn serve(
     // (a sign-up with a 254-character email and a 128-character password)
     // is under 2 KiB.
     let auth = AuthServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let token =
-        TokenServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let token = TokenServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
     let account_events =
         AccountEventServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
     let routes = Routes::new(ContractStatus::new(auth))

@@ -149,7 +149,10 @@ async fn wrong_passwords_count_against_the_password_change_throttle() {
         .await
         .unwrap_err();
     assert_eq!(change.code(), Code::ResourceExhausted);
-    assert!(auth.is_valid(&ada.access_token).await, "nothing was deleted");
+    assert!(
+        auth.is_valid(&ada.access_token).await,
+        "nothing was deleted"
+    );
 }
 
 #[tokio::test]
@@ -210,10 +213,7 @@ async fn a_deleted_account_loses_every_token_and_its_data_and_its_email_signs_up
         .user
         .unwrap();
     assert_ne!(created.id, old_id);
-    let fresh = auth
-        .login(ADA, "another good passphrase")
-        .await
-        .unwrap();
+    let fresh = auth.login(ADA, "another good passphrase").await.unwrap();
     let events = auth
         .auth()
         .list_security_events(bearer(
@@ -315,8 +315,12 @@ async fn a_negative_cursor_is_invalid_and_watchers_are_limited() {
 #[tokio::test]
 #[ignore = "needs TEST_DATABASE_URL (PostgreSQL): replicas share a database"]
 async fn on_postgres_a_watch_sees_deletions_made_through_another_replica() {
-    let auth = TestAuth::start_on(TestDatabase::postgres().await, TempDir::new().unwrap(), |_| {})
-        .await;
+    let auth = TestAuth::start_on(
+        TestDatabase::postgres().await,
+        TempDir::new().unwrap(),
+        |_| {},
+    )
+    .await;
     // A second replica of the auth service on the same database.
     let replica_dir = TempDir::new().unwrap();
     let url = auth.config.storage.database_url.clone().unwrap();

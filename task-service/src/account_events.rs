@@ -25,9 +25,7 @@ use rand::Rng;
 use service_runtime::StartError;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{
-    auth_layer::TokenValidator, error::Error, events::Events, store::Store, task::UserId,
-};
+use crate::{auth_layer::TokenValidator, error::Error, events::Events, store::Store, task::UserId};
 
 /// The first wait before reconnecting, doubled after each failure up to the longest.
 const FIRST_RETRY: Duration = Duration::from_millis(200);

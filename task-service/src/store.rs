@@ -454,12 +454,11 @@ async fn claim_account_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     sequence: i64,
 ) -> Result<bool, Error> {
-    let claimed = sqlx::query(
-        "UPDATE account_event_cursor SET sequence = $1 WHERE id = 1 AND sequence < $1",
-    )
-    .bind(sequence)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
+    let claimed =
+        sqlx::query("UPDATE account_event_cursor SET sequence = $1 WHERE id = 1 AND sequence < $1")
+            .bind(sequence)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
     Ok(claimed == 1)
 }

@@ -22,9 +22,11 @@ use tonic::Code;
 const LIMIT: Duration = Duration::from_secs(10);
 
 async fn purged(database: &TestDatabase, user_id: &str) {
-    eventually(LIMIT, &format!("the purge of {user_id}'s tasks"), || async {
-        (stored_tasks(database, user_id).await == 0).then_some(())
-    })
+    eventually(
+        LIMIT,
+        &format!("the purge of {user_id}'s tasks"),
+        || async { (stored_tasks(database, user_id).await == 0).then_some(()) },
+    )
     .await;
 }
 

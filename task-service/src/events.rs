@@ -388,6 +388,31 @@ mod tests {
         events.end_user(&user("carol"));
     }
 
+    /// Ended by the account event itself, not by the session re-check: the
+    /// validator here can reach no auth service, so the re-check never refuses.
+    #[tokio::test]
+    async fn a_watch_of_a_deleted_account_ends_unauthenticated_at_once() {
+        use tokio_stream::StreamExt;
+        let events = Events::in_process();
+        let validator =
+            TokenValidator::new("http://127.0.0.1:9", Duration::from_secs(3600)).unwrap();
+        let ada = VerifiedUser {
+            user_id: "ada".into(),
+            session_id: "s".into(),
+            access_token: "t".into(),
+        };
+        let mut watch = Box::pin(events.watch(ada, validator));
+        events.end_user(&user("ada"));
+        let ended = tokio::time::timeout(Duration::from_secs(5), watch.next())
+            .await
+            .expect("the watch went on")
+            .expect("an error, not the end of the stream");
+        assert!(
+            matches!(&ended, Err(Error::Unauthenticated(message)) if message == ACCOUNT_DELETED),
+            "{ended:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_users_channel_goes_with_its_last_watcher() {
         let events = Events::in_process();

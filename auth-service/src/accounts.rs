@@ -1,8 +1,8 @@
 //! What the auth service does, independent of gRPC: sign-up, login with
-//! throttling, refresh-token rotation, logout, password changes, token
-//! validation and the sweep of what has expired; password reset and email
-//! verification with emailed codes are in `mail_codes`. `grpc.rs` translates
-//! requests into these calls.
+//! throttling, refresh-token rotation, logout, password changes, account
+//! deletion, token validation and the sweep of what has expired; password
+//! reset and email verification with emailed codes are in `mail_codes`.
+//! `grpc.rs` translates requests into these calls.
 //!
 //! Throttles protect users instead of locking them out: failed logins are
 //! refused per (email, client address) and per address, while failures for
@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::{
+    account_events::AccountEvents,
     activity::{EventKind, Origin, SecurityEvent, SessionInfo},
     address_slots::{AddressSlots, Slot},
     clock::Clock,
@@ -108,6 +109,7 @@ pub struct Accounts {
     /// Password-reset requests handled apart from their answers, at most
     /// this many at once (see `request_password_reset`).
     reset_requests: Arc<Semaphore>,
+    account_events: AccountEvents,
 }
 
 fn seconds(duration: Duration) -> i64 {
@@ -128,7 +130,6 @@ impl Accounts {
         let sign_up = Limit::new(config.signup_max_per_address, config.signup_window);
         let mail_email = Limit::new(config.mail_max_per_email, config.mail_window);
         Self {
-            store,
             hasher,
             keys,
             clock,
@@ -157,6 +158,8 @@ impl Accounts {
             code_ttl: seconds(config.mail_code_ttl).max(1),
             require_verified_email: config.require_verified_email,
             reset_requests: Arc::new(Semaphore::new(RESET_REQUESTS_AT_ONCE)),
+            account_events: AccountEvents::new(store.clone()),
+            store,
         }
     }
 
@@ -187,6 +190,40 @@ impl Accounts {
 
     pub fn access_token_ttl(&self) -> Duration {
         self.keys.ttl()
+    }
+
+    /// The account events other services follow.
+    pub fn account_events(&self) -> &AccountEvents {
+        &self.account_events
+    }
+
+    /// Checks `password` against the bearer's own, before a change only the
+    /// owner may make: in one of the caller's address's hashing slots (held
+    /// until the returned slot is dropped), and counted per user like failed
+    /// logins, so a stolen access token cannot be used to guess the password.
+    /// A wrong one is INVALID_ARGUMENT naming `field`.
+    async fn check_own_password(
+        &self,
+        bearer: &Bearer,
+        password: SecretString,
+        field: &'static str,
+        origin: &Origin,
+    ) -> Result<Slot, Error> {
+        let slot = self.slot(origin.address)?;
+        let counter = Counter::PasswordCheck(&bearer.user.id);
+        self.count(
+            counter,
+            self.limits.password_check,
+            self.clock.now(),
+            |retry_after| Error::PasswordCheckThrottled { retry_after },
+        )
+        .await?;
+        let hash = self.store.password_hash(&bearer.user.id).await?;
+        if hash.is_none() || !self.hasher.verify(password, hash).await? {
+            return Err(Error::invalid(field, "is incorrect"));
+        }
+        self.store.clear_hits(&counter.key()).await?;
+        Ok(slot)
     }
 
     /// Creates an account and mails it a verification code; each address
@@ -412,20 +449,9 @@ impl Accounts {
     ) -> Result<(), Error> {
         let email = Email::parse(&bearer.user.email)?;
         let new = Password::parse(new, &email, "new_password")?;
-        let _slot = self.slot(origin.address)?;
-        let counter = Counter::PasswordCheck(&bearer.user.id);
-        self.count(
-            counter,
-            self.limits.password_check,
-            self.clock.now(),
-            |retry_after| Error::PasswordCheckThrottled { retry_after },
-        )
-        .await?;
-        let hash = self.store.password_hash(&bearer.user.id).await?;
-        if hash.is_none() || !self.hasher.verify(current, hash).await? {
-            return Err(Error::invalid("current_password", "is incorrect"));
-        }
-        self.store.clear_hits(&counter.key()).await?;
+        let _slot = self
+            .check_own_password(bearer, current, "current_password", origin)
+            .await?;
         let hash = self.hasher.hash(&new).await?;
         self.store.update_password(&bearer.user.id, &hash).await?;
         self.store
@@ -440,6 +466,36 @@ impl Accounts {
             )
             .await?;
         tracing::info!(user_id = %bearer.user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+
+    /// Deletes the bearer's account once `password` is checked as a password
+    /// change checks the current one: the user, their sessions, security
+    /// events and throttle rows go, and the `account_deleted` event that the
+    /// task service follows is appended, in one transaction. Every token of
+    /// the user is refused from then on (their sessions are gone), and the
+    /// email is free to sign up again.
+    pub async fn delete_account(
+        &self,
+        bearer: &Bearer,
+        password: SecretString,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        let _slot = self
+            .check_own_password(bearer, password, "password", origin)
+            .await?;
+        let user_id = &bearer.user.id;
+        let throttles = [Counter::PasswordCheck(user_id).key()];
+        let Some(event) = self
+            .store
+            .delete_account(user_id, &throttles, self.clock.now())
+            .await?
+        else {
+            // A concurrent call deleted it first.
+            return Err(Error::unauthenticated("session has ended; log in again"));
+        };
+        self.account_events.appended(event.sequence);
+        tracing::info!(%user_id, sequence = event.sequence, "account deleted");
         Ok(())
     }
 

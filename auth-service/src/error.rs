@@ -67,6 +67,9 @@ pub enum Error {
     /// SendVerificationEmail for an address that is verified already: FAILED_PRECONDITION.
     #[error("your email address is already verified")]
     EmailAlreadyVerified,
+    /// As many account-event watches are open as this replica serves.
+    #[error("too many account event watches are open; try again in {}", status::minutes_and_seconds(*retry_after))]
+    TooManyWatchers { retry_after: Duration },
     /// The session named is not a live session of the caller's: NOT_FOUND.
     #[error("no live session of yours has this id; ListSessions shows them")]
     SessionNotFound,
@@ -92,7 +95,8 @@ impl From<Error> for Status {
             | Error::PasswordCheckThrottled { retry_after }
             | Error::HashingBusy { retry_after }
             | Error::MailEmailThrottled { retry_after }
-            | Error::MailAddressThrottled { retry_after } => {
+            | Error::MailAddressThrottled { retry_after }
+            | Error::TooManyWatchers { retry_after } => {
                 status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
             Error::EmailNotVerified { .. } => Status::with_error_details(

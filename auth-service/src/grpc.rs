@@ -1,28 +1,33 @@
-//! The gRPC face of the auth service: `AuthService` (public) and
-//! `TokenService` (internal). Each handler parses the request into domain
-//! types, calls `Accounts`, and translates the result back.
+//! The gRPC face of the auth service: `AuthService` (public), and
+//! `TokenService` and `AccountEventService` (internal). Each handler parses
+//! the request into domain types, calls `Accounts`, and translates the
+//! result back.
 
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc};
 
 use proto::auth::v1::{
-    ChangePasswordRequest, ChangePasswordResponse, DeleteAccountRequest, DeleteAccountResponse,
-    GetCurrentUserRequest, GetCurrentUserResponse, ListSecurityEventsRequest,
-    ListSecurityEventsResponse, ListSessionsRequest, ListSessionsResponse, LoginRequest,
-    LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
-    RequestPasswordResetRequest, RequestPasswordResetResponse, ResetPasswordRequest,
-    ResetPasswordResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
-    RevokeSessionRequest, RevokeSessionResponse, SecurityEvent as ProtoSecurityEvent,
-    SendVerificationEmailRequest, SendVerificationEmailResponse, Session as ProtoSession,
-    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
-    VerifyEmailRequest, VerifyEmailResponse, auth_service_server::AuthService,
+    AccountEvent as ProtoAccountEvent, ChangePasswordRequest, ChangePasswordResponse,
+    DeleteAccountRequest, DeleteAccountResponse, GetCurrentUserRequest, GetCurrentUserResponse,
+    ListSecurityEventsRequest, ListSecurityEventsResponse, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    RefreshRequest, RefreshResponse, RequestPasswordResetRequest, RequestPasswordResetResponse,
+    ResetPasswordRequest, ResetPasswordResponse, RevokeOtherSessionsRequest,
+    RevokeOtherSessionsResponse, RevokeSessionRequest, RevokeSessionResponse,
+    SecurityEvent as ProtoSecurityEvent, SendVerificationEmailRequest,
+    SendVerificationEmailResponse, Session as ProtoSession, SignUpRequest, SignUpResponse,
+    User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse, VerifyEmailRequest,
+    VerifyEmailResponse, WatchAccountEventsRequest, WatchAccountEventsResponse, account_event,
+    account_event_service_server::AccountEventService, auth_service_server::AuthService,
     security_event::Kind, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
 use secrecy::SecretString;
 use service_runtime::client_address::ClientAddress;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, metadata::MetadataMap};
 
 use crate::{
+    account_events::{AccountEvent, AccountEventKind},
     accounts::{Accounts, Bearer, Tokens},
     activity::{EventKind, Origin},
     code::Code,
@@ -51,7 +56,7 @@ fn bounded_password(raw: &str, field: &'static str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Implements both services over one shared `Accounts`.
+/// Implements the three services over one shared `Accounts`.
 #[derive(Debug, Clone)]
 pub struct AuthApi {
     accounts: Arc<Accounts>,
@@ -351,9 +356,19 @@ impl AuthService for AuthApi {
 
     async fn delete_account(
         &self,
-        _request: Request<DeleteAccountRequest>,
+        request: Request<DeleteAccountRequest>,
     ) -> Result<Response<DeleteAccountResponse>, Status> {
-        Err(Status::unimplemented("DeleteAccount is not built yet"))
+        let bearer = self.bearer(request.metadata()).await?;
+        let origin = Self::origin(&request);
+        let DeleteAccountRequest { password } = request.into_inner();
+        if password.is_empty() {
+            return Err(Error::invalid("password", "is required to delete the account").into());
+        }
+        bounded_password(&password, "password")?;
+        self.accounts
+            .delete_account(&bearer, SecretString::from(password), &origin)
+            .await?;
+        Ok(Response::new(DeleteAccountResponse {}))
     }
 }
 
@@ -394,5 +409,42 @@ impl TokenService for AuthApi {
             session_id: bearer.claims.sid,
             expire_time: Some(timestamp(bearer.claims.exp)),
         }))
+    }
+}
+
+type AccountEventStream =
+    Pin<Box<dyn Stream<Item = Result<WatchAccountEventsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AccountEventService for AuthApi {
+    type WatchAccountEventsStream = AccountEventStream;
+
+    async fn watch_account_events(
+        &self,
+        request: Request<WatchAccountEventsRequest>,
+    ) -> Result<Response<AccountEventStream>, Status> {
+        let WatchAccountEventsRequest { after } = request.into_inner();
+        let events = self.accounts.account_events().watch(after)?;
+        Ok(Response::new(Box::pin(events.map(|event| {
+            event
+                .map(|event| WatchAccountEventsResponse {
+                    event: Some(proto_account_event(event)),
+                })
+                .map_err(Status::from)
+        }))))
+    }
+}
+
+fn proto_account_event(event: AccountEvent) -> ProtoAccountEvent {
+    let kind = match event.kind {
+        Some(AccountEventKind::AccountDeleted) => account_event::Kind::AccountDeleted,
+        // Written by a newer version: the follower only moves past it.
+        None => account_event::Kind::Unspecified,
+    };
+    ProtoAccountEvent {
+        sequence: event.sequence,
+        kind: kind.into(),
+        user_id: event.user_id,
+        create_time: Some(timestamp(event.create_time)),
     }
 }

@@ -2,9 +2,11 @@
 //! `config` → `serve` → `grpc` (translation) → `accounts` (what the service
 //! does, over the domain types `email`, `password`, `code`, `token`, `user`)
 //! → `store` (all SQL). Mail (`mail`) goes through an outbox table that the
-//! sender task (`outbox`) delivers. `serve` runs it on a listener the caller
+//! sender task (`outbox`) delivers; `account_events` is the outbox of account
+//! events other services follow. `serve` runs it on a listener the caller
 //! has bound, so tests and the one-process stack start the real thing.
 
+mod account_events;
 mod accounts;
 mod activity;
 mod address_slots;
@@ -25,6 +27,7 @@ mod user;
 use std::{future::Future, sync::Arc};
 
 use proto::auth::v1::{
+    account_event_service_server::{self, AccountEventServiceServer},
     auth_service_server::{self, AuthServiceServer},
     token_service_server::{self, TokenServiceServer},
 };
@@ -86,19 +89,29 @@ pub async fn serve(
         &[
             auth_service_server::SERVICE_NAME,
             token_service_server::SERVICE_NAME,
+            account_event_service_server::SERVICE_NAME,
         ],
         &config.server,
     )
     // The task service asks TokenService about every token it has not seen
-    // lately; its own log shows those calls with their caller.
-    .quiet(&[token_service_server::SERVICE_NAME])
+    // lately; its own log shows those calls with their caller. Each of its
+    // replicas also holds an account-event watch open, reconnecting after
+    // every restart. Both are internal: the gateway routes neither.
+    .quiet(&[
+        token_service_server::SERVICE_NAME,
+        account_event_service_server::SERVICE_NAME,
+    ])
     .database(database);
     // Decoding limits on the generated servers; the largest valid request
     // (a sign-up with a 254-character email and a 128-character password)
     // is under 2 KiB.
     let auth = AuthServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let token = TokenServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let routes = Routes::new(ContractStatus::new(auth)).add_service(ContractStatus::new(token));
+    let token = TokenServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let account_events =
+        AccountEventServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let routes = Routes::new(ContractStatus::new(auth))
+        .add_service(ContractStatus::new(token))
+        .add_service(ContractStatus::new(account_events));
     let served = server.serve(listener, routes, shutdown).await;
     drop(sender);
     mail_written.notify_one();

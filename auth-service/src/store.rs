@@ -1,15 +1,22 @@
 //! All SQL of the auth service: users, sessions, refresh tokens, throttle
-//! counters, security events, emailed codes and the mail outbox. Each query
-//! is written once and runs on SQLite and PostgreSQL.
+//! counters, security events, emailed codes, the mail outbox and the
+//! account-event outbox. Each query is written once and runs on SQLite and
+//! PostgreSQL.
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
+    account_events::{AccountEvent, AccountEventKind},
     activity::{EventKind, Origin, SecurityEvent, SessionInfo},
     code::Purpose,
     error::Error,
     user::User,
 };
+
+/// How often a deletion starts over after another one took the event
+/// sequence it was about to append; each retry waits behind the winner's
+/// commit, so more than a few means something else is wrong.
+const APPEND_ATTEMPTS: u32 = 8;
 
 /// A user from a row with `id`, `email`, `create_time` and `email_verified`.
 /// sqlx's `Any` driver cannot read a SQLite BOOLEAN column, so queries
@@ -724,6 +731,121 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+    /// Deletes account `user_id` with everything kept for it (sessions and
+    /// their refresh tokens, security events, emailed codes and the mail not
+    /// yet sent, the throttle rows named in
+    /// `throttle_keys`) and appends its `account_deleted` event, all in one
+    /// transaction: the deletion and its event commit together or not at
+    /// all. `None`: there was no such account (a concurrent call deleted it).
+    pub async fn delete_account(
+        &self,
+        user_id: &str,
+        throttle_keys: &[String],
+        now: i64,
+    ) -> Result<Option<AccountEvent>, Error> {
+        let mut attempt = 1;
+        loop {
+            match self.try_delete_account(user_id, throttle_keys, now).await {
+                // Another deletion committed the sequence this one chose
+                // (see migration 0005): start over, after it.
+                Err(error)
+                    if service_runtime::database::is_unique_violation(&error)
+                        && attempt < APPEND_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                outcome => return Ok(outcome?),
+            }
+        }
+    }
+
+    async fn try_delete_account(
+        &self,
+        user_id: &str,
+        throttle_keys: &[String],
+        now: i64,
+    ) -> Result<Option<AccountEvent>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // Children first, explicitly: the deletion must not depend on each
+        // table's foreign key saying ON DELETE CASCADE.
+        sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        for statement in [
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM security_events WHERE user_id = $1",
+            "DELETE FROM mail_codes WHERE user_id = $1",
+            "DELETE FROM mail_outbox WHERE user_id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for key in throttle_keys {
+            sqlx::query("DELETE FROM throttles WHERE throttle_key = $1")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(None);
+        }
+        let kind = AccountEventKind::AccountDeleted;
+        let sequence: i64 = sqlx::query_scalar(
+            "INSERT INTO account_events (sequence, kind, user_id, create_time)
+             SELECT COALESCE(MAX(sequence), 0) + 1, $1, $2, $3 FROM account_events
+             RETURNING sequence",
+        )
+        .bind(kind.as_str())
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(AccountEvent {
+            sequence,
+            kind: Some(kind),
+            user_id: user_id.to_owned(),
+            create_time: now,
+        }))
+    }
+
+    /// Up to `limit` account events after sequence `after`, oldest first.
+    pub async fn account_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AccountEvent>, Error> {
+        let rows = sqlx::query(
+            "SELECT sequence, kind, user_id, create_time FROM account_events
+             WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(AccountEvent {
+                    sequence: row.try_get("sequence")?,
+                    kind: AccountEventKind::from_stored(&kind),
+                    user_id: row.try_get("user_id")?,
+                    create_time: row.try_get("create_time")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Error::from)
     }
 }
 

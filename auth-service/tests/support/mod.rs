@@ -7,7 +7,8 @@ use std::{net::SocketAddr, path::Path};
 
 use auth_service::Config;
 use proto::auth::v1::{
-    LoginResponse, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
+    LoginResponse, account_event_service_client::AccountEventServiceClient,
+    auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
 };
 use tempfile::TempDir;
 use testkit::{Running, TestDatabase, smtp::TestSmtp, users::TestUsers};
@@ -122,35 +123,48 @@ impl TestAuth {
 
     /// The rows of the throttle table, straight from the database.
     pub async fn throttle_rows(&self) -> i64 {
-        self.count_rows("SELECT COUNT(*) AS n FROM throttles").await
+        self.count("SELECT COUNT(*) AS n FROM throttles", "").await
     }
 
     /// The messages waiting in the mail outbox, straight from the database.
     pub async fn outbox_rows(&self) -> i64 {
-        self.count_rows("SELECT COUNT(*) AS n FROM mail_outbox")
+        self.count("SELECT COUNT(*) AS n FROM mail_outbox", "")
             .await
     }
 
     /// The outbox's messages that have had at least one failed delivery.
     pub async fn outbox_retries(&self) -> i64 {
-        self.count_rows("SELECT COUNT(*) AS n FROM mail_outbox WHERE attempts > 0")
-            .await
+        self.count(
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE attempts > 0",
+            "",
+        )
+        .await
     }
 
-    async fn count_rows(&self, sql: &'static str) -> i64 {
+    /// The count `query` (`SELECT COUNT(*) AS n …`, with `$1` bound to
+    /// `value` when it has one) gives, straight from the database.
+    pub async fn count(&self, query: &'static str, value: &str) -> i64 {
         use sqlx::{Connection, Row};
         sqlx::any::install_default_drivers();
         let mut connection = sqlx::AnyConnection::connect(&self._database.url)
             .await
             .unwrap();
-        let n = sqlx::query(sql)
+        let mut query = sqlx::query(query);
+        if !value.is_empty() {
+            query = query.bind(value.to_owned());
+        }
+        let count = query
             .fetch_one(&mut connection)
             .await
             .unwrap()
             .try_get("n")
             .unwrap();
         let _ = connection.close().await;
-        n
+        count
+    }
+
+    pub fn account_events(&self) -> AccountEventServiceClient<Channel> {
+        AccountEventServiceClient::new(self.channel())
     }
 
     pub fn tokens(&self) -> TokenServiceClient<Channel> {

@@ -1,27 +1,38 @@
 //! What the auth service does, independent of gRPC: sign-up, login with
-//! throttling, refresh-token rotation, logout, password changes, token
-//! validation and the sweep of what has expired. `grpc.rs` translates
-//! requests into these calls.
+//! throttling, refresh-token rotation, logout, password changes, account
+//! deletion, token validation and the sweep of what has expired; password
+//! reset and email verification with emailed codes are in `mail_codes`.
+//! `grpc.rs` translates requests into these calls.
 //!
 //! Throttles protect users instead of locking them out: failed logins are
 //! refused per (email, client address) and per address, while failures for
 //! an email from everywhere only slow its logins down, so a stranger can
 //! never stop the owner from signing in from the owner's own address.
 
-use std::{net::IpAddr, sync::Weak, time::Duration};
+mod mail_codes;
+
+use std::{
+    net::IpAddr,
+    sync::{Arc, Weak},
+    time::Duration,
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use rand::RngCore;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::{
+    account_events::AccountEvents,
     activity::{EventKind, Origin, SecurityEvent, SessionInfo},
     address_slots::{AddressSlots, Slot},
     clock::Clock,
+    code::Purpose,
     config::Config,
     email::Email,
     error::Error,
+    mail::Letters,
     password::{Hasher, Password},
     store::{Refreshed, Store},
     throttle::{Counter, Limit, Slowdown},
@@ -36,6 +47,10 @@ const SLOT_RETRY: Duration = Duration::from_secs(1);
 /// How stale a session's last use may get before a call records a new one:
 /// one write per session every few minutes, not one per call.
 const LAST_USE_PRECISION: i64 = 5 * 60;
+
+/// Password-reset requests handled at once apart from their answers; more
+/// wait for a turn (unknown emails alike, so waiting reveals nothing).
+const RESET_REQUESTS_AT_ONCE: usize = 32;
 
 /// Security events per page when the client does not say, and at most.
 const EVENTS_PAGE_DEFAULT: i64 = 20;
@@ -64,6 +79,8 @@ struct Limits {
     login_slowdown: Slowdown,
     sign_up: Limit,
     password_check: Limit,
+    mail_email: Limit,
+    mail_address: Limit,
     /// Expired sessions and used refresh tokens are kept this long (seconds).
     retention: i64,
     /// Security events are kept this long (seconds).
@@ -82,6 +99,17 @@ pub struct Accounts {
     refresh_ttl: i64,
     limits: Limits,
     slots: AddressSlots,
+    /// Writes the mail that codes travel in.
+    letters: Letters,
+    /// Wakes the outbox's sender when mail has been written.
+    mail_written: Arc<Notify>,
+    /// How long an emailed code works (seconds).
+    code_ttl: i64,
+    require_verified_email: bool,
+    /// Password-reset requests handled apart from their answers, at most
+    /// this many at once (see `request_password_reset`).
+    reset_requests: Arc<Semaphore>,
+    account_events: AccountEvents,
 }
 
 fn seconds(duration: Duration) -> i64 {
@@ -94,12 +122,14 @@ impl Accounts {
         store: Store,
         hasher: Hasher,
         keys: TokenKeys,
+        letters: Letters,
+        mail_written: Arc<Notify>,
         clock: Clock,
     ) -> Self {
         let login_from = Limit::new(config.login_max_failures, config.login_failure_window);
         let sign_up = Limit::new(config.signup_max_per_address, config.signup_window);
+        let mail_email = Limit::new(config.mail_max_per_email, config.mail_window);
         Self {
-            store,
             hasher,
             keys,
             clock,
@@ -116,11 +146,20 @@ impl Accounts {
                 },
                 sign_up,
                 password_check: login_from,
+                mail_email,
+                mail_address: Limit::new(config.mail_max_per_address, config.mail_window),
                 retention: seconds(config.sweep_retention),
                 event_retention: seconds(config.security_event_retention),
-                longest_window: login_from.window.max(sign_up.window),
+                longest_window: login_from.window.max(sign_up.window).max(mail_email.window),
             },
             slots: AddressSlots::new(config.hash_max_concurrent_per_address),
+            letters,
+            mail_written,
+            code_ttl: seconds(config.mail_code_ttl).max(1),
+            require_verified_email: config.require_verified_email,
+            reset_requests: Arc::new(Semaphore::new(RESET_REQUESTS_AT_ONCE)),
+            account_events: AccountEvents::new(store.clone()),
+            store,
         }
     }
 
@@ -153,8 +192,43 @@ impl Accounts {
         self.keys.ttl()
     }
 
-    /// Creates an account; each address may sign up `SIGNUP_MAX_PER_ADDRESS`
-    /// times per window (attempts count, taken emails included).
+    /// The account events other services follow.
+    pub fn account_events(&self) -> &AccountEvents {
+        &self.account_events
+    }
+
+    /// Checks `password` against the bearer's own, before a change only the
+    /// owner may make: in one of the caller's address's hashing slots (held
+    /// until the returned slot is dropped), and counted per user like failed
+    /// logins, so a stolen access token cannot be used to guess the password.
+    /// A wrong one is INVALID_ARGUMENT naming `field`.
+    async fn check_own_password(
+        &self,
+        bearer: &Bearer,
+        password: SecretString,
+        field: &'static str,
+        origin: &Origin,
+    ) -> Result<Slot, Error> {
+        let slot = self.slot(origin.address)?;
+        let counter = Counter::PasswordCheck(&bearer.user.id);
+        self.count(
+            counter,
+            self.limits.password_check,
+            self.clock.now(),
+            |retry_after| Error::PasswordCheckThrottled { retry_after },
+        )
+        .await?;
+        let hash = self.store.password_hash(&bearer.user.id).await?;
+        if hash.is_none() || !self.hasher.verify(password, hash).await? {
+            return Err(Error::invalid(field, "is incorrect"));
+        }
+        self.store.clear_hits(&counter.key()).await?;
+        Ok(slot)
+    }
+
+    /// Creates an account and mails it a verification code; each address
+    /// may sign up `SIGNUP_MAX_PER_ADDRESS` times per window (attempts count,
+    /// taken emails included), which also bounds the mail sign-ups send.
     pub async fn sign_up(
         &self,
         email: Email,
@@ -176,12 +250,22 @@ impl Accounts {
             id: uuid::Uuid::now_v7().to_string(),
             email: email.as_str().to_owned(),
             create_time: now,
+            email_verified: false,
         };
         self.store.insert_user(&user, &password_hash).await?;
         self.store
             .record_event(&user.id, EventKind::SignUp, now, origin)
             .await?;
         tracing::info!(user_id = %user.id, "signed up");
+        // The account exists now: a failure to queue its mail must not turn
+        // the sign-up into an error (a retry would find the email taken).
+        if let Err(error) = self.send_code(&user, Purpose::VerifyEmail, now).await {
+            tracing::warn!(
+                user_id = %user.id,
+                %error,
+                "the verification email could not be queued; SendVerificationEmail sends another"
+            );
+        }
         Ok(user)
     }
 
@@ -254,6 +338,12 @@ impl Accounts {
             .refund_hit(&Counter::LoginAddress(client).key())
             .await?;
         self.store.refund_hit(&email_key).await?;
+        // Only now, after the password: a stranger learns nothing from it.
+        if self.require_verified_email && !user.email_verified {
+            let code_sent = self.send_code_at_login(&user, email, origin, now).await?;
+            tracing::info!(user_id = %user.id, code_sent, "login refused: email not verified");
+            return Err(Error::EmailNotVerified { code_sent });
+        }
         let session_id = uuid::Uuid::now_v7().to_string();
         let refresh_token = new_refresh_token();
         self.store
@@ -359,20 +449,9 @@ impl Accounts {
     ) -> Result<(), Error> {
         let email = Email::parse(&bearer.user.email)?;
         let new = Password::parse(new, &email, "new_password")?;
-        let _slot = self.slot(origin.address)?;
-        let counter = Counter::PasswordCheck(&bearer.user.id);
-        self.count(
-            counter,
-            self.limits.password_check,
-            self.clock.now(),
-            |retry_after| Error::PasswordCheckThrottled { retry_after },
-        )
-        .await?;
-        let hash = self.store.password_hash(&bearer.user.id).await?;
-        if hash.is_none() || !self.hasher.verify(current, hash).await? {
-            return Err(Error::invalid("current_password", "is incorrect"));
-        }
-        self.store.clear_hits(&counter.key()).await?;
+        let _slot = self
+            .check_own_password(bearer, current, "current_password", origin)
+            .await?;
         let hash = self.hasher.hash(&new).await?;
         self.store.update_password(&bearer.user.id, &hash).await?;
         self.store
@@ -387,6 +466,36 @@ impl Accounts {
             )
             .await?;
         tracing::info!(user_id = %bearer.user.id, "password changed; other sessions revoked");
+        Ok(())
+    }
+
+    /// Deletes the bearer's account once `password` is checked as a password
+    /// change checks the current one: the user, their sessions, security
+    /// events and throttle rows go, and the `account_deleted` event that the
+    /// task service follows is appended, in one transaction. Every token of
+    /// the user is refused from then on (their sessions are gone), and the
+    /// email is free to sign up again.
+    pub async fn delete_account(
+        &self,
+        bearer: &Bearer,
+        password: SecretString,
+        origin: &Origin,
+    ) -> Result<(), Error> {
+        let _slot = self
+            .check_own_password(bearer, password, "password", origin)
+            .await?;
+        let user_id = &bearer.user.id;
+        let throttles = [Counter::PasswordCheck(user_id).key()];
+        let Some(event) = self
+            .store
+            .delete_account(user_id, &throttles, self.clock.now())
+            .await?
+        else {
+            // A concurrent call deleted it first.
+            return Err(Error::unauthenticated("session has ended; log in again"));
+        };
+        self.account_events.appended(event.sequence);
+        tracing::info!(%user_id, sequence = event.sequence, "account deleted");
         Ok(())
     }
 
@@ -506,6 +615,7 @@ impl Accounts {
                 kept_since,
                 now - self.limits.longest_window,
                 now - self.limits.event_retention,
+                now,
             )
             .await
     }
@@ -550,18 +660,21 @@ mod tests {
 
     use super::*;
 
-    const EMAIL: &str = "ada@example.com";
+    pub(super) const EMAIL: &str = "ada@example.com";
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
-    fn home() -> Origin {
+    pub(super) fn home() -> Origin {
         Origin {
             address: HOME,
             user_agent: "unit test".into(),
         }
     }
 
-    /// Accounts on a private database, with a clock the test moves.
-    async fn accounts(adjust: impl FnOnce(&mut Config)) -> (Accounts, Clock, Store, TestDatabase) {
+    /// Accounts on a private database, with a clock the test moves, and
+    /// [`EMAIL`] signed up (its verification mail waits in the outbox).
+    pub(super) async fn accounts(
+        adjust: impl FnOnce(&mut Config),
+    ) -> (Accounts, Clock, Store, TestDatabase) {
         let database = TestDatabase::create().await;
         let opened = Database::open(&database.url, &crate::MIGRATIONS)
             .await
@@ -576,6 +689,8 @@ mod tests {
             store.clone(),
             Hasher::new(1, 4).await.unwrap(),
             TokenKeys::from_config(&config).unwrap(),
+            Letters::from_config(&config).unwrap(),
+            Arc::new(Notify::new()),
             clock.clone(),
         );
         let email = Email::parse(EMAIL).unwrap();
@@ -637,6 +752,8 @@ mod tests {
         let (accounts, clock, _store, _database) = accounts(|config| {
             config.refresh_token_ttl = Duration::from_secs(3600);
             config.sweep_retention = Duration::from_secs(600);
+            // The sign-up's verification code and mail outlive this test.
+            config.mail_code_ttl = Duration::from_secs(86_400);
         })
         .await;
         let first = login(&accounts, PASSWORD).await.unwrap();

@@ -51,10 +51,13 @@ pub enum EventKind {
     RefreshReuseDetected,
     PasswordChanged,
     SessionRevoked,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailVerified,
 }
 
 impl EventKind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 10] = [
         Self::SignUp,
         Self::Login,
         Self::LoginFailed,
@@ -62,6 +65,9 @@ impl EventKind {
         Self::RefreshReuseDetected,
         Self::PasswordChanged,
         Self::SessionRevoked,
+        Self::PasswordResetRequested,
+        Self::PasswordReset,
+        Self::EmailVerified,
     ];
 
     /// The name kept in the database.
@@ -74,6 +80,9 @@ impl EventKind {
             Self::RefreshReuseDetected => "refresh_reuse_detected",
             Self::PasswordChanged => "password_changed",
             Self::SessionRevoked => "session_revoked",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailVerified => "email_verified",
         }
     }
 

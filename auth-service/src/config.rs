@@ -1,10 +1,10 @@
 //! The auth service's configuration: one struct, every field a command-line
 //! flag that can also be set through the environment.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use service_runtime::config::{ServerArgs, StorageArgs};
 
 /// Settings of the auth service. `--help` lists them with their variables.
@@ -111,6 +111,44 @@ pub struct Config {
     /// How long security events (ListSecurityEvents) are kept.
     #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "90d", value_parser = humantime::parse_duration)]
     pub security_event_retention: Duration,
+
+    /// The SMTP server mail goes through: `smtp://host:port` (plain; add
+    /// `?tls=required` for STARTTLS), `smtps://host:port` (TLS), with
+    /// `user:password@` before the host when it wants a login. Unset: mail is
+    /// written as `.eml` files to `DATA_DIR/mail/` instead (development).
+    #[arg(long, env = "SMTP_URL", hide_env_values = true, value_parser = parse_secret)]
+    pub smtp_url: Option<SecretString>,
+
+    /// The sender of every mail, `Name <address>` or a bare address.
+    #[arg(long, env = "MAIL_FROM", default_value = "Todo <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// The web app's address, for the links in mail (`APP_URL/#/reset?…`).
+    #[arg(long, env = "APP_URL", default_value = "http://127.0.0.1:8080")]
+    pub app_url: String,
+
+    /// How long an emailed code (password reset, email verification) works.
+    #[arg(long, env = "MAIL_CODE_TTL", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub mail_code_ttl: Duration,
+
+    /// Mails one email may be sent per `MAIL_WINDOW` on request (password
+    /// resets and verification emails; the one at sign-up does not count).
+    /// Counted whether or not the email has an account.
+    #[arg(long, env = "MAIL_MAX_PER_EMAIL", default_value_t = 5)]
+    pub mail_max_per_email: u32,
+
+    /// Mails one client address may ask for per `MAIL_WINDOW`, across all emails.
+    #[arg(long, env = "MAIL_MAX_PER_ADDRESS", default_value_t = 20)]
+    pub mail_max_per_address: u32,
+
+    /// The window of `MAIL_MAX_PER_EMAIL` and `MAIL_MAX_PER_ADDRESS`.
+    #[arg(long, env = "MAIL_WINDOW", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub mail_window: Duration,
+
+    /// Refuse logins (FAILED_PRECONDITION, after the password is checked)
+    /// of accounts whose email is not verified; such a login sends a new code.
+    #[arg(long, env = "REQUIRE_VERIFIED_EMAIL")]
+    pub require_verified_email: bool,
 }
 
 fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -122,5 +160,73 @@ impl Config {
     pub fn hash_threads(&self) -> usize {
         self.password_hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from))
+    }
+
+    /// Where mail goes, for people to read at start-up: the SMTP server
+    /// (without the credentials its URL may hold) or the directory of `.eml` files.
+    pub fn mail_destination(&self) -> String {
+        match &self.smtp_url {
+            Some(url) => format!("sent through {}", without_credentials(url.expose_secret())),
+            None => format!(
+                "written as .eml files to {} (SMTP_URL is unset)",
+                self.mail_dir().display()
+            ),
+        }
+    }
+
+    /// The directory mail is written to when `SMTP_URL` is unset.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.storage.data_dir.join("mail")
+    }
+}
+
+/// `url` without the `user:password@` part, and without its query (which
+/// may hold settings nobody needs to read in a log).
+fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn the_mail_destination_never_shows_credentials() {
+        let mut config: Config = service_runtime::config::defaults();
+        config.storage.data_dir = PathBuf::from("/srv/todo");
+        assert_eq!(
+            config.mail_destination(),
+            "written as .eml files to /srv/todo/mail (SMTP_URL is unset)"
+        );
+        for (url, shown) in [
+            ("smtp://127.0.0.1:2525", "smtp://127.0.0.1:2525"),
+            (
+                "smtps://ada:p%40ss@mail.example.com:465/?x=y",
+                "smtps://mail.example.com:465",
+            ),
+            (
+                "smtp://u:p@mail.example.com:587?tls=required",
+                "smtp://mail.example.com:587",
+            ),
+        ] {
+            config.smtp_url = Some(url.into());
+            assert_eq!(config.mail_destination(), format!("sent through {shown}"));
+        }
+    }
+
+    #[test]
+    fn verified_emails_are_required_only_when_asked() {
+        let config: Config = service_runtime::config::defaults();
+        assert!(!config.require_verified_email);
+        let config = Config::try_parse_from(["auth-service", "--require-verified-email"]).unwrap();
+        assert!(config.require_verified_email);
     }
 }

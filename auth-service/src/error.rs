@@ -3,10 +3,16 @@
 //! to the log. What can stop the service from starting is
 //! `service_runtime::StartError`, not this.
 
-use std::{borrow::Cow, time::Duration};
+use std::{borrow::Cow, collections::HashMap, time::Duration};
 
 use service_runtime::status::{self, Failure, FieldViolation};
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo` of a login refused because the email is not verified, so
+/// clients can tell it from other FAILED_PRECONDITION answers.
+pub const EMAIL_NOT_VERIFIED: &str = "EMAIL_NOT_VERIFIED";
+const ERROR_DOMAIN: &str = "auth.todo";
 
 /// Everything an auth RPC can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +47,29 @@ pub enum Error {
     /// flight, or the hashing queue is full.
     #[error("too many password checks in progress; try again in {}", status::minutes_and_seconds(*retry_after))]
     HashingBusy { retry_after: Duration },
+    /// Too much mail asked for one email (password resets, verification
+    /// emails), whether or not it has an account.
+    #[error("too many emails asked for this email; try again in {}", status::minutes_and_seconds(*retry_after))]
+    MailEmailThrottled { retry_after: Duration },
+    /// Too much mail asked for from the caller's address, whatever the email.
+    #[error("too many emails asked for from your address; try again in {}", status::minutes_and_seconds(*retry_after))]
+    MailAddressThrottled { retry_after: Duration },
+    /// Login with the right password for an account whose email is not
+    /// verified while `REQUIRE_VERIFIED_EMAIL` is on: FAILED_PRECONDITION with
+    /// `ErrorInfo` reason `EMAIL_NOT_VERIFIED`. Only the owner gets this far,
+    /// so it reveals nothing to a stranger.
+    #[error("{}", if *code_sent {
+        "your email address is not verified yet: we have emailed you a new code; verify the address with it (VerifyEmail), then log in"
+    } else {
+        "your email address is not verified yet: verify it with the code from the latest email we sent you (VerifyEmail), then log in"
+    })]
+    EmailNotVerified { code_sent: bool },
+    /// SendVerificationEmail for an address that is verified already: FAILED_PRECONDITION.
+    #[error("your email address is already verified")]
+    EmailAlreadyVerified,
+    /// As many account-event watches are open as this replica serves.
+    #[error("too many account event watches are open; try again in {}", status::minutes_and_seconds(*retry_after))]
+    TooManyWatchers { retry_after: Duration },
     /// The session named is not a live session of the caller's: NOT_FOUND.
     #[error("no live session of yours has this id; ListSessions shows them")]
     SessionNotFound,
@@ -64,9 +93,22 @@ impl From<Error> for Status {
             | Error::AddressThrottled { retry_after }
             | Error::SignUpThrottled { retry_after }
             | Error::PasswordCheckThrottled { retry_after }
-            | Error::HashingBusy { retry_after } => {
+            | Error::HashingBusy { retry_after }
+            | Error::MailEmailThrottled { retry_after }
+            | Error::MailAddressThrottled { retry_after }
+            | Error::TooManyWatchers { retry_after } => {
                 status::retry_after(Code::ResourceExhausted, error.to_string(), retry_after)
             }
+            Error::EmailNotVerified { .. } => Status::with_error_details(
+                Code::FailedPrecondition,
+                error.to_string(),
+                ErrorDetails::with_error_info(
+                    EMAIL_NOT_VERIFIED,
+                    ERROR_DOMAIN,
+                    HashMap::<String, String>::new(),
+                ),
+            ),
+            Error::EmailAlreadyVerified => Status::failed_precondition(error.to_string()),
             Error::Failed(failure) => failure.into_status("the account store"),
         }
     }
@@ -75,7 +117,6 @@ impl From<Error> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tonic_types::StatusExt;
 
     #[test]
     fn throttle_message_says_how_long_to_wait() {

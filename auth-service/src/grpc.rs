@@ -1,30 +1,36 @@
-//! The gRPC face of the auth service: `AuthService` (public) and
-//! `TokenService` (internal). Each handler parses the request into domain
-//! types, calls `Accounts`, and translates the result back.
+//! The gRPC face of the auth service: `AuthService` (public), and
+//! `TokenService` and `AccountEventService` (internal). Each handler parses
+//! the request into domain types, calls `Accounts`, and translates the
+//! result back.
 
-use std::sync::Arc;
+use std::{pin::Pin, sync::Arc};
 
 use proto::auth::v1::{
-    ChangePasswordRequest, ChangePasswordResponse, DeleteAccountRequest, DeleteAccountResponse,
-    GetCurrentUserRequest, GetCurrentUserResponse, ListSecurityEventsRequest,
-    ListSecurityEventsResponse, ListSessionsRequest, ListSessionsResponse, LoginRequest,
-    LoginResponse, LogoutRequest, LogoutResponse, RefreshRequest, RefreshResponse,
-    RequestPasswordResetRequest, RequestPasswordResetResponse, ResetPasswordRequest,
-    ResetPasswordResponse, RevokeOtherSessionsRequest, RevokeOtherSessionsResponse,
-    RevokeSessionRequest, RevokeSessionResponse, SecurityEvent as ProtoSecurityEvent,
-    SendVerificationEmailRequest, SendVerificationEmailResponse, Session as ProtoSession,
-    SignUpRequest, SignUpResponse, User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse,
-    VerifyEmailRequest, VerifyEmailResponse, auth_service_server::AuthService,
+    AccountEvent as ProtoAccountEvent, ChangePasswordRequest, ChangePasswordResponse,
+    DeleteAccountRequest, DeleteAccountResponse, GetCurrentUserRequest, GetCurrentUserResponse,
+    ListSecurityEventsRequest, ListSecurityEventsResponse, ListSessionsRequest,
+    ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    RefreshRequest, RefreshResponse, RequestPasswordResetRequest, RequestPasswordResetResponse,
+    ResetPasswordRequest, ResetPasswordResponse, RevokeOtherSessionsRequest,
+    RevokeOtherSessionsResponse, RevokeSessionRequest, RevokeSessionResponse,
+    SecurityEvent as ProtoSecurityEvent, SendVerificationEmailRequest,
+    SendVerificationEmailResponse, Session as ProtoSession, SignUpRequest, SignUpResponse,
+    User as ProtoUser, ValidateTokenRequest, ValidateTokenResponse, VerifyEmailRequest,
+    VerifyEmailResponse, WatchAccountEventsRequest, WatchAccountEventsResponse, account_event,
+    account_event_service_server::AccountEventService, auth_service_server::AuthService,
     security_event::Kind, token_service_server::TokenService,
 };
 use proto::prost_types::Timestamp;
 use secrecy::SecretString;
 use service_runtime::client_address::ClientAddress;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, metadata::MetadataMap};
 
 use crate::{
+    account_events::{AccountEvent, AccountEventKind},
     accounts::{Accounts, Bearer, Tokens},
     activity::{EventKind, Origin},
+    code::Code,
     email::Email,
     error::Error,
     password::Password,
@@ -50,7 +56,7 @@ fn bounded_password(raw: &str, field: &'static str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Implements both services over one shared `Accounts`.
+/// Implements the three services over one shared `Accounts`.
 #[derive(Debug, Clone)]
 pub struct AuthApi {
     accounts: Arc<Accounts>,
@@ -95,8 +101,7 @@ fn proto_user(user: &User) -> ProtoUser {
         id: user.id.clone(),
         email: user.email.clone(),
         create_time: Some(timestamp(user.create_time)),
-        // Built next (issue 13): until verification exists, no address is verified.
-        email_verified: false,
+        email_verified: user.email_verified,
     }
 }
 
@@ -295,46 +300,75 @@ impl AuthService for AuthApi {
         }))
     }
 
-    // The contract of issue 13's remaining flows is settled first; these
-    // five are being built on branches of their own and answer
-    // UNIMPLEMENTED until they land.
     async fn request_password_reset(
         &self,
-        _request: Request<RequestPasswordResetRequest>,
+        request: Request<RequestPasswordResetRequest>,
     ) -> Result<Response<RequestPasswordResetResponse>, Status> {
-        Err(Status::unimplemented(
-            "RequestPasswordReset is not built yet",
-        ))
+        let origin = Self::origin(&request);
+        let email = Email::parse(&request.into_inner().email)?;
+        self.accounts.request_password_reset(email, origin).await?;
+        Ok(Response::new(RequestPasswordResetResponse {}))
     }
 
     async fn reset_password(
         &self,
-        _request: Request<ResetPasswordRequest>,
+        request: Request<ResetPasswordRequest>,
     ) -> Result<Response<ResetPasswordResponse>, Status> {
-        Err(Status::unimplemented("ResetPassword is not built yet"))
+        let origin = Self::origin(&request);
+        let ResetPasswordRequest {
+            email,
+            code,
+            new_password,
+        } = request.into_inner();
+        let email = Email::parse(&email)?;
+        let code = Code::parse(&code)?;
+        let new_password = Password::parse(new_password, &email, "new_password")?;
+        self.accounts
+            .reset_password(&email, &code, new_password, &origin)
+            .await?;
+        Ok(Response::new(ResetPasswordResponse {}))
     }
 
     async fn send_verification_email(
         &self,
-        _request: Request<SendVerificationEmailRequest>,
+        request: Request<SendVerificationEmailRequest>,
     ) -> Result<Response<SendVerificationEmailResponse>, Status> {
-        Err(Status::unimplemented(
-            "SendVerificationEmail is not built yet",
-        ))
+        let bearer = self.bearer(request.metadata()).await?;
+        self.accounts
+            .send_verification_email(&bearer, &Self::origin(&request))
+            .await?;
+        Ok(Response::new(SendVerificationEmailResponse {}))
     }
 
     async fn verify_email(
         &self,
-        _request: Request<VerifyEmailRequest>,
+        request: Request<VerifyEmailRequest>,
     ) -> Result<Response<VerifyEmailResponse>, Status> {
-        Err(Status::unimplemented("VerifyEmail is not built yet"))
+        let origin = Self::origin(&request);
+        let VerifyEmailRequest { email, code } = request.into_inner();
+        let email = Email::parse(&email)?;
+        let code = Code::parse(&code)?;
+        let user = self.accounts.verify_email(&email, &code, &origin).await?;
+        Ok(Response::new(VerifyEmailResponse {
+            user: Some(proto_user(&user)),
+        }))
     }
 
     async fn delete_account(
         &self,
-        _request: Request<DeleteAccountRequest>,
+        request: Request<DeleteAccountRequest>,
     ) -> Result<Response<DeleteAccountResponse>, Status> {
-        Err(Status::unimplemented("DeleteAccount is not built yet"))
+        let bearer = self.bearer(request.metadata()).await?;
+        let origin = Self::origin(&request);
+        let DeleteAccountRequest { password } = request.into_inner();
+        if password.is_empty() {
+            return Err(Error::invalid("password", "is required to delete the account").into());
+        }
+        bounded_password(&password, "password")?;
+        self.accounts
+            .delete_account(&bearer, SecretString::from(password), &origin)
+            .await?;
+        Ok(Response::new(DeleteAccountResponse {}))
     }
 }
 
@@ -347,6 +381,9 @@ fn proto_kind(kind: EventKind) -> Kind {
         EventKind::RefreshReuseDetected => Kind::RefreshReuseDetected,
         EventKind::PasswordChanged => Kind::PasswordChanged,
         EventKind::SessionRevoked => Kind::SessionRevoked,
+        EventKind::PasswordResetRequested => Kind::PasswordResetRequested,
+        EventKind::PasswordReset => Kind::PasswordReset,
+        EventKind::EmailVerified => Kind::EmailVerified,
     }
 }
 
@@ -372,5 +409,42 @@ impl TokenService for AuthApi {
             session_id: bearer.claims.sid,
             expire_time: Some(timestamp(bearer.claims.exp)),
         }))
+    }
+}
+
+type AccountEventStream =
+    Pin<Box<dyn Stream<Item = Result<WatchAccountEventsResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AccountEventService for AuthApi {
+    type WatchAccountEventsStream = AccountEventStream;
+
+    async fn watch_account_events(
+        &self,
+        request: Request<WatchAccountEventsRequest>,
+    ) -> Result<Response<AccountEventStream>, Status> {
+        let WatchAccountEventsRequest { after } = request.into_inner();
+        let events = self.accounts.account_events().watch(after)?;
+        Ok(Response::new(Box::pin(events.map(|event| {
+            event
+                .map(|event| WatchAccountEventsResponse {
+                    event: Some(proto_account_event(event)),
+                })
+                .map_err(Status::from)
+        }))))
+    }
+}
+
+fn proto_account_event(event: AccountEvent) -> ProtoAccountEvent {
+    let kind = match event.kind {
+        Some(AccountEventKind::AccountDeleted) => account_event::Kind::AccountDeleted,
+        // Written by a newer version: the follower only moves past it.
+        None => account_event::Kind::Unspecified,
+    };
+    ProtoAccountEvent {
+        sequence: event.sequence,
+        kind: kind.into(),
+        user_id: event.user_id,
+        create_time: Some(timestamp(event.create_time)),
     }
 }

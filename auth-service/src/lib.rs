@@ -1,17 +1,23 @@
 //! The auth service: accounts, sessions and JWT access tokens over gRPC.
 //! `config` → `serve` → `grpc` (translation) → `accounts` (what the service
-//! does, over the domain types `email`, `password`, `token`, `user`) →
-//! `store` (all SQL). `serve` runs it on a listener the caller has bound, so
-//! tests and the one-process stack start the real thing.
+//! does, over the domain types `email`, `password`, `code`, `token`, `user`)
+//! → `store` (all SQL). Mail (`mail`) goes through an outbox table that the
+//! sender task (`outbox`) delivers; `account_events` is the outbox of account
+//! events other services follow. `serve` runs it on a listener the caller
+//! has bound, so tests and the one-process stack start the real thing.
 
+mod account_events;
 mod accounts;
 mod activity;
 mod address_slots;
 mod clock;
+mod code;
 pub mod config;
 pub mod email;
 mod error;
 mod grpc;
+mod mail;
+mod outbox;
 pub mod password;
 mod store;
 mod throttle;
@@ -21,6 +27,7 @@ mod user;
 use std::{future::Future, sync::Arc};
 
 use proto::auth::v1::{
+    account_event_service_server::{self, AccountEventServiceServer},
     auth_service_server::{self, AuthServiceServer},
     token_service_server::{self, TokenServiceServer},
 };
@@ -29,7 +36,7 @@ use service_runtime::{
     database::{Database, Migrations},
     limits::ContractStatus,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify};
 use tonic::service::Routes;
 
 pub use config::Config;
@@ -56,15 +63,24 @@ pub async fn serve(
     let database = Database::open(&config.storage.url("auth.sqlite3")?, &MIGRATIONS).await?;
     let hasher = password::Hasher::new(config.hash_threads(), config.hash_max_queued).await?;
     let store = store::Store::new(database.pool.clone());
+    let letters = mail::Letters::from_config(&config)?;
+    let transport = mail::Transport::from_config(&config, &letters)?;
+    tracing::info!("mail is {}", config.mail_destination());
+    let mail_written = Arc::new(Notify::new());
     let accounts = Arc::new(accounts::Accounts::new(
         &config,
-        store,
+        store.clone(),
         hasher,
         keys,
+        letters,
+        Arc::clone(&mail_written),
         clock::Clock::System,
     ));
     // The sweep ends by itself once the server has stopped and dropped the accounts.
     accounts::spawn_sweep(Arc::downgrade(&accounts), config.sweep_interval);
+    // The sender ends once `sender` is dropped below, after the server.
+    let sender = Arc::new(outbox::Sender::new(store, transport, clock::Clock::System));
+    outbox::spawn(Arc::downgrade(&sender), Arc::clone(&mail_written));
     let api = grpc::AuthApi::new(accounts);
 
     let server = GrpcServer::new(
@@ -73,18 +89,31 @@ pub async fn serve(
         &[
             auth_service_server::SERVICE_NAME,
             token_service_server::SERVICE_NAME,
+            account_event_service_server::SERVICE_NAME,
         ],
         &config.server,
     )
     // The task service asks TokenService about every token it has not seen
-    // lately; its own log shows those calls with their caller.
-    .quiet(&[token_service_server::SERVICE_NAME])
+    // lately; its own log shows those calls with their caller. Each of its
+    // replicas also holds an account-event watch open, reconnecting after
+    // every restart. Both are internal: the gateway routes neither.
+    .quiet(&[
+        token_service_server::SERVICE_NAME,
+        account_event_service_server::SERVICE_NAME,
+    ])
     .database(database);
     // Decoding limits on the generated servers; the largest valid request
     // (a sign-up with a 254-character email and a 128-character password)
     // is under 2 KiB.
     let auth = AuthServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let token = TokenServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
-    let routes = Routes::new(ContractStatus::new(auth)).add_service(ContractStatus::new(token));
-    server.serve(listener, routes, shutdown).await
+    let token = TokenServiceServer::new(api.clone()).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let account_events =
+        AccountEventServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let routes = Routes::new(ContractStatus::new(auth))
+        .add_service(ContractStatus::new(token))
+        .add_service(ContractStatus::new(account_events));
+    let served = server.serve(listener, routes, shutdown).await;
+    drop(sender);
+    mail_written.notify_one();
+    served
 }

@@ -182,8 +182,8 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         use thread_priority::{
-            NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue,
-            ThreadSchedulePolicy, set_thread_priority_and_policy, thread_native_id,
+            NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
         };
         let result = ThreadPriorityValue::try_from(HASHING_PRIORITY)
             .map_err(|_| thread_priority::Error::Priority("outside 0..=99"))

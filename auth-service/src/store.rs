@@ -1,20 +1,80 @@
-//! All SQL of the auth service: users, sessions, refresh tokens and
-//! throttle counters. Each query is written once and runs on SQLite and PostgreSQL.
+//! All SQL of the auth service: users, sessions, refresh tokens, throttle
+//! counters, security events, emailed codes, the mail outbox and the
+//! account-event outbox. Each query is written once and runs on SQLite and
+//! PostgreSQL.
 
 use sqlx::{AnyPool, Row, any::AnyRow};
 
 use crate::{
+    account_events::{AccountEvent, AccountEventKind},
     activity::{EventKind, Origin, SecurityEvent, SessionInfo},
+    code::Purpose,
     error::Error,
     user::User,
 };
 
+/// How often a deletion starts over after another one took the event
+/// sequence it was about to append; each retry waits behind the winner's
+/// commit, so more than a few means something else is wrong.
+const APPEND_ATTEMPTS: u32 = 8;
+
+/// A user from a row with `id`, `email`, `create_time` and `email_verified`.
+/// sqlx's `Any` driver cannot read a SQLite BOOLEAN column, so queries
+/// select the flag as a number (`CASE WHEN u.email_verified THEN 1 ELSE 0 END`).
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         create_time: row.try_get("create_time")?,
+        email_verified: row.try_get::<i64, _>("email_verified")? != 0,
     })
+}
+
+/// A message for the outbox, with the code it carries already in its text.
+#[derive(Clone)]
+pub struct OutgoingMail {
+    pub id: String,
+    pub user_id: String,
+    pub recipient: String,
+    /// The whole RFC 5322 message.
+    pub message: String,
+    pub create_time: i64,
+    /// When the code in it stops working: undelivered by then, it is dropped.
+    pub expire_time: i64,
+}
+
+/// The message holds a code: `Debug` shows where it goes, never what it says.
+impl std::fmt::Debug for OutgoingMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingMail")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("expire_time", &self.expire_time)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message a sender has claimed from the outbox, leased until it is
+/// delivered, put off, or the lease runs out.
+#[derive(Clone)]
+pub struct ClaimedMail {
+    pub id: String,
+    pub recipient: String,
+    pub message: String,
+    pub expire_time: i64,
+    /// Earlier attempts that failed.
+    pub attempts: i64,
+    /// This claim's own token: only it may delete or put off the row.
+    pub claim: String,
+}
+
+impl std::fmt::Debug for ClaimedMail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedMail")
+            .field("id", &self.id)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An account with the hash its password is checked against.
@@ -70,11 +130,14 @@ impl Store {
 
     /// The account of `email` with its password hash, for a login.
     pub async fn find_credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
-        let row =
-            sqlx::query("SELECT id, email, password_hash, create_time FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.create_time, u.password_hash,
+                 CASE WHEN u.email_verified THEN 1 ELSE 0 END AS email_verified
+             FROM users u WHERE u.email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -150,7 +213,8 @@ impl Store {
     /// Deletes what nobody can use any more: sessions that expired before
     /// `expired_before` (their refresh tokens go with them), refresh tokens
     /// used before `used_before`, throttle windows that started before
-    /// `windows_before`, and security events older than `events_before`.
+    /// `windows_before`, security events older than `events_before`, and
+    /// emailed codes (with their undelivered mail) expired by `now`.
     /// Returns the rows deleted.
     pub async fn sweep(
         &self,
@@ -158,8 +222,22 @@ impl Store {
         used_before: i64,
         windows_before: i64,
         events_before: i64,
+        now: i64,
     ) -> Result<u64, Error> {
         let mut deleted = 0;
+        // Codes that stopped working, and mail whose code has: nobody can use
+        // them (a leased message is left to its sender, which drops it too).
+        deleted += sqlx::query("DELETE FROM mail_codes WHERE expire_time <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        deleted +=
+            sqlx::query("DELETE FROM mail_outbox WHERE expire_time <= $1 AND locked_until <= $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         deleted += sqlx::query("DELETE FROM security_events WHERE create_time < $1")
             .bind(events_before)
             .execute(&self.pool)
@@ -265,7 +343,8 @@ impl Store {
         };
         let session_id: String = claimed.try_get("session_id")?;
         let user = sqlx::query(
-            "SELECT u.id, u.email, u.create_time
+            "SELECT u.id, u.email, u.create_time,
+                 CASE WHEN u.email_verified THEN 1 ELSE 0 END AS email_verified
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.revoked = FALSE AND s.expire_time > $2",
         )
@@ -307,7 +386,8 @@ impl Store {
         user_id: &str,
     ) -> Result<Option<(User, i64)>, Error> {
         let row = sqlx::query(
-            "SELECT u.id, u.email, u.create_time, s.last_use_time
+            "SELECT u.id, u.email, u.create_time, s.last_use_time,
+                 CASE WHEN u.email_verified THEN 1 ELSE 0 END AS email_verified
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = $1 AND s.user_id = $2 AND s.revoked = FALSE",
         )
@@ -451,4 +531,340 @@ impl Store {
         .await?
         .rows_affected())
     }
+    /// The account of `email`, if there is one.
+    pub async fn find_user(&self, email: &str) -> Result<Option<User>, Error> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.create_time,
+                 CASE WHEN u.email_verified THEN 1 ELSE 0 END AS email_verified
+             FROM users u WHERE u.email = $1",
+        )
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    /// Makes `code_hash` the user's only live code for `purpose` (a previous
+    /// one stops working) and puts `mail`, which carries the code, in the
+    /// outbox, in one transaction: no code without its mail, no mail without
+    /// its code. Mail of the previous code not yet being sent is dropped.
+    pub async fn issue_code(
+        &self,
+        purpose: Purpose,
+        code_hash: &str,
+        mail: &OutgoingMail,
+    ) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO mail_codes (user_id, purpose, code_hash, expire_time, attempts)
+             VALUES ($1, $2, $3, $4, 0)
+             ON CONFLICT (user_id, purpose) DO UPDATE SET
+                 code_hash = excluded.code_hash,
+                 expire_time = excluded.expire_time,
+                 attempts = 0",
+        )
+        .bind(&mail.user_id)
+        .bind(purpose.as_str())
+        .bind(code_hash)
+        .bind(mail.expire_time)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM mail_outbox WHERE user_id = $1 AND purpose = $2 AND locked_until <= $3",
+        )
+        .bind(&mail.user_id)
+        .bind(purpose.as_str())
+        .bind(mail.create_time)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO mail_outbox
+                 (id, user_id, purpose, recipient, message, create_time, expire_time, next_attempt_time)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $6)",
+        )
+        .bind(&mail.id)
+        .bind(&mail.user_id)
+        .bind(purpose.as_str())
+        .bind(&mail.recipient)
+        .bind(&mail.message)
+        .bind(mail.create_time)
+        .bind(mail.expire_time)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spends one try of the user's live code for `purpose` and returns its
+    /// hash to compare with; `None` when there is no live code (never made,
+    /// used, expired, or out of tries). The try is counted in the same
+    /// statement that reads the hash, so parallel guesses cannot get more
+    /// than `max_attempts` compared between them.
+    pub async fn try_code(
+        &self,
+        user_id: &str,
+        purpose: Purpose,
+        now: i64,
+        max_attempts: i64,
+    ) -> Result<Option<String>, Error> {
+        let row = sqlx::query(
+            "UPDATE mail_codes SET attempts = attempts + 1
+             WHERE user_id = $1 AND purpose = $2 AND expire_time > $3 AND attempts < $4
+             RETURNING code_hash",
+        )
+        .bind(user_id)
+        .bind(purpose.as_str())
+        .bind(now)
+        .bind(max_attempts)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| row.try_get("code_hash")).transpose()?)
+    }
+
+    /// Uses up the verification code `code_hash` and marks the email
+    /// verified; false when the code was used meanwhile (of two uses, one wins).
+    pub async fn verify_email(&self, user_id: &str, code_hash: &str) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        if !use_code(&mut tx, user_id, Purpose::VerifyEmail, code_hash).await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET email_verified = TRUE WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Uses up the reset code `code_hash`, sets the new password hash, marks
+    /// the email verified (the code came through it) and revokes every
+    /// session of the user, in one transaction; false when the code was used
+    /// meanwhile.
+    pub async fn reset_password(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        if !use_code(&mut tx, user_id, Purpose::ResetPassword, code_hash).await? {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE users SET password_hash = $1, email_verified = TRUE WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        // A verification code still out there has nothing left to verify.
+        sqlx::query("DELETE FROM mail_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Claims the next message due at `now` for delivery until
+    /// `locked_until`, under the token `claim`. One conditional UPDATE: of
+    /// two senders picking the same row, the second finds it leased (on
+    /// PostgreSQL it waits for the first and re-checks the lease) and gets
+    /// nothing this time, so no message is sent twice at once.
+    pub async fn claim_mail(
+        &self,
+        now: i64,
+        locked_until: i64,
+        claim: &str,
+    ) -> Result<Option<ClaimedMail>, Error> {
+        let row = sqlx::query(
+            "UPDATE mail_outbox SET locked_until = $1, claim = $2
+             WHERE id = (SELECT id FROM mail_outbox
+                         WHERE next_attempt_time <= $3 AND locked_until <= $3
+                         ORDER BY next_attempt_time, id LIMIT 1)
+               AND locked_until <= $3
+             RETURNING id, recipient, message, expire_time, attempts, claim",
+        )
+        .bind(locked_until)
+        .bind(claim)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ClaimedMail {
+            id: row.try_get("id")?,
+            recipient: row.try_get("recipient")?,
+            message: row.try_get("message")?,
+            expire_time: row.try_get("expire_time")?,
+            attempts: row.try_get("attempts")?,
+            claim: row.try_get("claim")?,
+        }))
+    }
+
+    /// Deletes a claimed message (delivered, or undeliverable for good).
+    pub async fn delete_mail(&self, mail: &ClaimedMail) -> Result<(), Error> {
+        sqlx::query("DELETE FROM mail_outbox WHERE id = $1 AND claim = $2")
+            .bind(&mail.id)
+            .bind(&mail.claim)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases a claimed message to be tried again at `next_attempt_time`.
+    pub async fn postpone_mail(
+        &self,
+        mail: &ClaimedMail,
+        attempts: i64,
+        next_attempt_time: i64,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "UPDATE mail_outbox SET attempts = $1, next_attempt_time = $2, locked_until = 0, claim = ''
+             WHERE id = $3 AND claim = $4",
+        )
+        .bind(attempts)
+        .bind(next_attempt_time)
+        .bind(&mail.id)
+        .bind(&mail.claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+    /// Deletes account `user_id` with everything kept for it (sessions and
+    /// their refresh tokens, security events, emailed codes and the mail not
+    /// yet sent, the throttle rows named in
+    /// `throttle_keys`) and appends its `account_deleted` event, all in one
+    /// transaction: the deletion and its event commit together or not at
+    /// all. `None`: there was no such account (a concurrent call deleted it).
+    pub async fn delete_account(
+        &self,
+        user_id: &str,
+        throttle_keys: &[String],
+        now: i64,
+    ) -> Result<Option<AccountEvent>, Error> {
+        let mut attempt = 1;
+        loop {
+            match self.try_delete_account(user_id, throttle_keys, now).await {
+                // Another deletion committed the sequence this one chose
+                // (see migration 0005): start over, after it.
+                Err(error)
+                    if service_runtime::database::is_unique_violation(&error)
+                        && attempt < APPEND_ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                outcome => return Ok(outcome?),
+            }
+        }
+    }
+
+    async fn try_delete_account(
+        &self,
+        user_id: &str,
+        throttle_keys: &[String],
+        now: i64,
+    ) -> Result<Option<AccountEvent>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        // Children first, explicitly: the deletion must not depend on each
+        // table's foreign key saying ON DELETE CASCADE.
+        sqlx::query(
+            "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        for statement in [
+            "DELETE FROM sessions WHERE user_id = $1",
+            "DELETE FROM security_events WHERE user_id = $1",
+            "DELETE FROM mail_codes WHERE user_id = $1",
+            "DELETE FROM mail_outbox WHERE user_id = $1",
+        ] {
+            sqlx::query(statement)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for key in throttle_keys {
+            sqlx::query("DELETE FROM throttles WHERE throttle_key = $1")
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let deleted = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Ok(None);
+        }
+        let kind = AccountEventKind::AccountDeleted;
+        let sequence: i64 = sqlx::query_scalar(
+            "INSERT INTO account_events (sequence, kind, user_id, create_time)
+             SELECT COALESCE(MAX(sequence), 0) + 1, $1, $2, $3 FROM account_events
+             RETURNING sequence",
+        )
+        .bind(kind.as_str())
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(AccountEvent {
+            sequence,
+            kind: Some(kind),
+            user_id: user_id.to_owned(),
+            create_time: now,
+        }))
+    }
+
+    /// Up to `limit` account events after sequence `after`, oldest first.
+    pub async fn account_events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AccountEvent>, Error> {
+        let rows = sqlx::query(
+            "SELECT sequence, kind, user_id, create_time FROM account_events
+             WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("kind")?;
+                Ok(AccountEvent {
+                    sequence: row.try_get("sequence")?,
+                    kind: AccountEventKind::from_stored(&kind),
+                    user_id: row.try_get("user_id")?,
+                    create_time: row.try_get("create_time")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Error::from)
+    }
+}
+
+/// Deletes the code `code_hash` of `user_id` for `purpose` within `tx`;
+/// whether it was there to delete (a code works once).
+async fn use_code(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    user_id: &str,
+    purpose: Purpose,
+    code_hash: &str,
+) -> Result<bool, Error> {
+    let used = sqlx::query(
+        "DELETE FROM mail_codes WHERE user_id = $1 AND purpose = $2 AND code_hash = $3",
+    )
+    .bind(user_id)
+    .bind(purpose.as_str())
+    .bind(code_hash)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(used == 1)
 }

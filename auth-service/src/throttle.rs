@@ -22,6 +22,11 @@ pub enum Counter<'a> {
     SignUp(IpAddr),
     /// Wrong current passwords given to ChangePassword by one user.
     PasswordCheck(&'a str),
+    /// Mail asked for to one email (password resets, verification emails),
+    /// whether or not it has an account, so a refusal reveals nothing.
+    MailEmail(&'a Email),
+    /// Mail asked for from one address, across all emails.
+    MailAddress(IpAddr),
 }
 
 impl Counter<'_> {
@@ -36,6 +41,8 @@ impl Counter<'_> {
             Self::LoginEmail(email) => format!("login-email:{}", email.as_str()),
             Self::SignUp(address) => format!("sign-up:{}", address.to_canonical()),
             Self::PasswordCheck(user_id) => format!("password:{user_id}"),
+            Self::MailEmail(email) => format!("mail-email:{}", email.as_str()),
+            Self::MailAddress(address) => format!("mail-address:{}", address.to_canonical()),
         }
     }
 }

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use service_runtime::StartError;
 
-use crate::{config::Config, error::Error};
+use crate::{code::CodeKey, config::Config, error::Error};
 
 /// HS256 is only as strong as its key (RFC 8725 §3.5): refuse short ones.
 const MIN_SECRET_BYTES: usize = 32;
@@ -59,6 +59,8 @@ pub struct TokenKeys {
     issuer: String,
     audience: String,
     ttl: Duration,
+    /// The key emailed codes are hashed under, derived from the current secret.
+    code_key: CodeKey,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -96,11 +98,16 @@ impl TokenKeys {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             ttl: config.access_token_ttl,
+            code_key: CodeKey::derive(&current),
         })
     }
 
     pub fn ttl(&self) -> Duration {
         self.ttl
+    }
+
+    pub fn code_key(&self) -> &CodeKey {
+        &self.code_key
     }
 
     /// Signs an access token for `user_id`'s session `session_id`, issued at `now`.

@@ -175,7 +175,11 @@ fn random_messages_on_every_rpc_are_client_errors_never_server_faults() {
         let token = auth.user("fuzz@example.com").await.access_token;
         (auth, token)
     });
-    let methods = raw::methods(&["todo.auth.v1.AuthService", "todo.auth.v1.TokenService"]);
+    let methods = raw::methods(&[
+        "todo.auth.v1.AuthService",
+        "todo.auth.v1.TokenService",
+        "todo.auth.v1.AccountEventService",
+    ]);
     let bearers = prop_oneof![Just(None), Just(Some(token)), "\\PC{0,60}".prop_map(Some)];
     raw::assert_no_server_faults(&runtime, &auth.channel(), methods, bearers, 400);
     // And the service still serves.

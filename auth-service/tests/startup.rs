@@ -69,7 +69,12 @@ async fn without_jwt_secret_a_private_secret_is_generated_and_kept() {
 #[tokio::test]
 async fn health_reports_serving_and_reflection_lists_the_services() {
     let auth = TestAuth::start().await;
-    for service in ["", "todo.auth.v1.AuthService", "todo.auth.v1.TokenService"] {
+    for service in [
+        "",
+        "todo.auth.v1.AuthService",
+        "todo.auth.v1.TokenService",
+        "todo.auth.v1.AccountEventService",
+    ] {
         eventually(
             Duration::from_secs(5),
             &format!("{service:?} SERVING"),
@@ -88,6 +93,7 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",
             "grpc.reflection.v1alpha.ServerReflection",
+            "todo.auth.v1.AccountEventService",
             "todo.auth.v1.AuthService",
             "todo.auth.v1.TokenService",
         ]

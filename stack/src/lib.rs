@@ -37,7 +37,8 @@ pub struct Config {
     pub task_addr: SocketAddr,
 
     /// Where both services keep their SQLite files (and the auth service its
-    /// generated JWT secret, when JWT_SECRET is unset).
+    /// generated JWT secret, when JWT_SECRET is unset, and its mail, as
+    /// `.eml` files in `mail/`, when SMTP_URL is unset).
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
@@ -78,6 +79,15 @@ pub async fn run(
     task_config.storage.data_dir = config.data_dir.clone();
     task_config.storage.database_url = None;
     task_config.auth_url = auth_url.clone();
+    // Links in mail lead to this stack's web app unless APP_URL says otherwise.
+    if std::env::var_os("APP_URL").is_none() {
+        auth_config.app_url = if gateway_addr.ip().is_unspecified() {
+            format!("http://localhost:{}", gateway_addr.port())
+        } else {
+            format!("http://{gateway_addr}")
+        };
+    }
+    let mail = auth_config.mail_destination();
     // The gateway reaches the services over loopback: they trust its
     // x-forwarded-for, so throttles and logs see each browser's own address,
     // and nothing else (TRUSTED_PROXIES is about what is in front of the gateway).
@@ -124,6 +134,7 @@ pub async fn run(
     println!("  web app and API  http://{gateway_addr}   (gRPC, grpc-web, reflection, health)");
     println!("  auth-service     {auth_url}");
     println!("  task-service     {task_url}");
+    println!("  mail             {mail}");
     println!("Ctrl-C stops everything.");
 
     // Run until asked to stop, or until a part ends by itself (a failure).

@@ -1,6 +1,6 @@
-//! The gateway's edges: CORS, refusing internal RPCs, reflection of the
-//! public API only, base64 grpc-web-text, the request size limit, request ids
-//! and the page at `/`.
+//! The gateway's edges: CORS, refusing internal RPCs (TokenService,
+//! AccountEventService), reflection of the public API only, base64
+//! grpc-web-text, the request size limit, request ids and the page at `/`.
 
 mod support;
 
@@ -11,7 +11,9 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use prost::Message;
 use proto::auth::v1::{
-    SignUpRequest, SignUpResponse, ValidateTokenRequest, token_service_client::TokenServiceClient,
+    SignUpRequest, SignUpResponse, ValidateTokenRequest, WatchAccountEventsRequest,
+    account_event_service_client::AccountEventServiceClient,
+    token_service_client::TokenServiceClient,
 };
 use support::Stack;
 use tonic::Code;
@@ -218,6 +220,30 @@ async fn the_internal_token_service_is_unimplemented_from_outside() {
 }
 
 #[tokio::test]
+async fn the_internal_account_event_service_is_unimplemented_from_outside() {
+    let stack = Stack::start().await;
+    let mut native = AccountEventServiceClient::new(stack.grpc());
+    let error = native
+        .watch_account_events(WatchAccountEventsRequest { after: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), Code::Unimplemented);
+
+    let response = raw(grpc_web_text(
+        &stack,
+        "/todo.auth.v1.AccountEventService/WatchAccountEvents",
+        &WatchAccountEventsRequest { after: 0 },
+        None,
+    ))
+    .await;
+    assert_eq!(
+        grpc_web_status(&response).as_deref(),
+        Some("12"),
+        "UNIMPLEMENTED over grpc-web"
+    );
+}
+
+#[tokio::test]
 async fn reflection_lists_only_the_public_services() {
     let stack = Stack::start().await;
     let names = testkit::reflected_services(stack.grpc()).await;
@@ -245,10 +271,14 @@ async fn reflection_lists_only_the_public_services() {
             "{symbol}"
         );
     }
-    // …but not the internal TokenService, nor the messages only it uses.
+    // …but not the internal TokenService and AccountEventService, nor the
+    // messages only they use.
     for symbol in [
         "todo.auth.v1.TokenService",
         "todo.auth.v1.ValidateTokenRequest",
+        "todo.auth.v1.AccountEventService",
+        "todo.auth.v1.WatchAccountEventsRequest",
+        "todo.auth.v1.AccountEvent",
     ] {
         assert_eq!(
             testkit::reflection_describes(stack.grpc(), symbol).await,

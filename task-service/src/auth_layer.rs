@@ -2,6 +2,8 @@
 //! `Interceptor` is synchronous and cannot await a network call) asks the auth
 //! service's `TokenService/ValidateToken` about the bearer token and puts the
 //! verified identity into the request's extensions, where handlers find it.
+//! A user whose account was deleted is refused here from the moment this
+//! replica learns of it (`TokenValidator::forget_user`), whatever is cached.
 
 use std::{
     collections::HashSet,
@@ -20,6 +22,9 @@ use crate::error::Error;
 
 /// How long a call may wait for the auth service before it is UNAVAILABLE.
 const VALIDATE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Why a deleted user's calls and watches are refused.
+pub const ACCOUNT_DELETED: &str = "the account was deleted";
 
 /// The caller of a TaskService RPC, as the auth service vouched for it.
 #[derive(Clone)]
@@ -61,6 +66,12 @@ pub struct TokenValidator {
     refresh_after: Duration,
     /// Tokens being re-checked in the background, so each is asked about once.
     refreshing: Arc<Mutex<HashSet<String>>>,
+    /// Users whose account was deleted lately, by id. An answer about one of
+    /// their tokens that was asked for before the deletion can still land in
+    /// the cache after it; this refuses such answers for as long as one can
+    /// live (a question's deadline plus the cache's lifetime), after which
+    /// the auth service refuses the tokens itself.
+    deleted: moka::future::Cache<String, ()>,
 }
 
 impl std::fmt::Debug for TokenValidator {
@@ -82,9 +93,15 @@ impl TokenValidator {
             cache: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(cache_ttl)
+                // forget_user drops a user's answers by predicate.
+                .support_invalidation_closures()
                 .build(),
             refresh_after: cache_ttl / 2,
             refreshing: Arc::default(),
+            deleted: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(cache_ttl.saturating_add(VALIDATE_DEADLINE * 2))
+                .build(),
         })
     }
 
@@ -93,6 +110,19 @@ impl TokenValidator {
     /// `request_id` goes along to the auth service, so its log ties the
     /// question to the call that asked it.
     pub async fn validate(
+        &self,
+        access_token: &str,
+        request_id: Option<&str>,
+    ) -> Result<VerifiedUser, Error> {
+        let user = self.remembered_or_asked(access_token, request_id).await?;
+        if self.deleted.contains_key(&user.user_id) {
+            self.cache.invalidate(access_token).await;
+            return Err(Error::unauthenticated(ACCOUNT_DELETED));
+        }
+        Ok(user)
+    }
+
+    async fn remembered_or_asked(
         &self,
         access_token: &str,
         request_id: Option<&str>,
@@ -113,6 +143,22 @@ impl TokenValidator {
                 Error::AuthUnavailable(cause) => Error::AuthUnavailable(cause.clone()),
                 other => Error::internal(other.to_string()),
             })
+    }
+
+    /// Refuses every token of `user_id` from now on: the account was
+    /// deleted. Its remembered answers are dropped, and answers still on
+    /// their way are refused when they arrive.
+    pub async fn forget_user(&self, user_id: &str) {
+        self.deleted.insert(user_id.to_owned(), ()).await;
+        let user_id = user_id.to_owned();
+        if let Err(error) = self
+            .cache
+            .invalidate_entries_if(move |_, answer| answer.user.user_id == user_id)
+        {
+            // Only when the cache was built without closures; the deleted
+            // users' list still refuses the tokens.
+            tracing::warn!(%error, "cannot drop a deleted user's cached tokens");
+        }
     }
 
     /// Asks the auth service about `access_token`.

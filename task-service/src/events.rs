@@ -4,7 +4,8 @@
 //! watchers, and one user's burst of changes cannot push another's watchers
 //! behind. On SQLite the feed is in-process; on PostgreSQL changes go through
 //! LISTEN/NOTIFY, so every replica's watchers see every replica's writes.
-//! `Events::watch` is one watcher's stream, which ends when its session does.
+//! `Events::watch` is one watcher's stream, which ends when its session does,
+//! or at once when the account is deleted (`Events::end_user`).
 
 use std::{
     collections::HashMap,
@@ -21,7 +22,7 @@ use tokio::sync::{
 use tokio_stream::{Stream, wrappers::ReceiverStream};
 
 use crate::{
-    auth_layer::{TokenValidator, VerifiedUser},
+    auth_layer::{ACCOUNT_DELETED, TokenValidator, VerifiedUser},
     error::Error,
     store::Store,
     task::{Task, TaskId, UserId},
@@ -52,6 +53,14 @@ pub struct Change {
     pub task: Option<Task>,
 }
 
+/// What a user's watchers hear: a change to one of the user's tasks, or
+/// that the account is gone.
+#[derive(Clone, Debug)]
+pub enum Feed {
+    Change(Arc<Change>),
+    AccountDeleted,
+}
+
 /// What goes through NOTIFY: ids only, because payloads are limited to 8000
 /// bytes; each listening replica reads the task itself.
 #[derive(Serialize, Deserialize)]
@@ -65,13 +74,11 @@ struct Notice {
 /// channel goes when its last watcher does.
 #[derive(Debug, Default)]
 struct Fanout {
-    channels: Mutex<HashMap<UserId, broadcast::Sender<Arc<Change>>>>,
+    channels: Mutex<HashMap<UserId, broadcast::Sender<Feed>>>,
 }
 
 impl Fanout {
-    fn channels(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<UserId, broadcast::Sender<Arc<Change>>>> {
+    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, broadcast::Sender<Feed>>> {
         // Nothing panics while holding the lock, and the map stays valid if it did.
         self.channels.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -80,25 +87,31 @@ impl Fanout {
         self.channels().contains_key(user_id)
     }
 
-    fn send(&self, change: Change) {
-        if let Some(sender) = self.channels().get(&change.user_id) {
+    fn send(&self, user_id: &UserId, feed: Feed) {
+        if let Some(sender) = self.channels().get(user_id) {
             // Its watchers may all have just gone; that is not an error.
-            let _ = sender.send(Arc::new(change));
+            let _ = sender.send(feed);
         }
+    }
+
+    fn send_change(&self, change: Change) {
+        let user_id = change.user_id.clone();
+        self.send(&user_id, Feed::Change(Arc::new(change)));
     }
 }
 
 /// One watcher's view of its user's changes.
 #[derive(Debug)]
 pub struct Subscription {
-    receiver: broadcast::Receiver<Arc<Change>>,
+    receiver: broadcast::Receiver<Feed>,
     user_id: UserId,
     fanout: Arc<Fanout>,
 }
 
 impl Subscription {
-    /// The next change, or `Lagged` when this watcher fell too far behind.
-    pub async fn recv(&mut self) -> Result<Arc<Change>, RecvError> {
+    /// The next change (or the end of the account), or `Lagged` when this
+    /// watcher fell too far behind.
+    pub async fn recv(&mut self) -> Result<Feed, RecvError> {
         self.receiver.recv().await
     }
 }
@@ -166,8 +179,9 @@ impl Events {
 
     /// `user`'s changes from now on, as one watcher's stream. It ends with
     /// UNAUTHENTICATED once `validator` refuses the session (checked every
-    /// `WATCH_RECHECK`), and with ABORTED (`FellBehind`) when the watcher
-    /// falls too far behind; it ends quietly when the client goes away.
+    /// `WATCH_RECHECK`) or at once when the account is deleted, and with
+    /// ABORTED (`FellBehind`) when the watcher falls too far behind; it ends
+    /// quietly when the client goes away.
     pub fn watch(
         &self,
         user: VerifiedUser,
@@ -182,7 +196,8 @@ impl Events {
                 let outcome: Result<Option<Arc<Change>>, Error> = tokio::select! {
                     () = sender.closed() => return,
                     change = changes.recv() => match change {
-                        Ok(change) => Ok(Some(change)),
+                        Ok(Feed::Change(change)) => Ok(Some(change)),
+                        Ok(Feed::AccountDeleted) => Err(Error::unauthenticated(ACCOUNT_DELETED)),
                         Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
                         Err(RecvError::Closed) => return,
                     },
@@ -222,7 +237,7 @@ impl Events {
                     kind,
                     task: (kind != Kind::Deleted).then(|| task.clone()),
                 };
-                self.fanout.send(change);
+                self.fanout.send_change(change);
             }
             Some(store) => {
                 let notice = Notice {
@@ -236,6 +251,13 @@ impl Events {
                 }
             }
         }
+    }
+
+    /// Ends every watch of `user_id` on this replica with UNAUTHENTICATED
+    /// ("the account was deleted"). Each replica does this for its own
+    /// watchers as it learns of the deletion, so it does not go through NOTIFY.
+    pub fn end_user(&self, user_id: &UserId) {
+        self.fanout.send(user_id, Feed::AccountDeleted);
     }
 
     /// Stops the PostgreSQL listener, if any.
@@ -289,7 +311,7 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
             kind: notice.kind,
             task,
         };
-        fanout.send(change);
+        fanout.send_change(change);
     }
 }
 
@@ -301,6 +323,13 @@ mod tests {
 
     fn user(id: &str) -> UserId {
         UserId::new(id.into())
+    }
+
+    async fn next_change(subscription: &mut Subscription) -> Arc<Change> {
+        match subscription.recv().await.unwrap() {
+            Feed::Change(change) => change,
+            Feed::AccountDeleted => panic!("the account ended instead of a change"),
+        }
     }
 
     fn task(user_id: &str, id: &str) -> Task {
@@ -327,8 +356,8 @@ mod tests {
         let mut bob = events.subscribe(&user("bob"));
         events.publish(Kind::Created, &task("bob", "b1")).await;
         events.publish(Kind::Created, &task("ada", "a1")).await;
-        assert_eq!(ada.recv().await.unwrap().task_id.as_str(), "a1");
-        assert_eq!(bob.recv().await.unwrap().task_id.as_str(), "b1");
+        assert_eq!(next_change(&mut ada).await.task_id.as_str(), "a1");
+        assert_eq!(next_change(&mut bob).await.task_id.as_str(), "b1");
         assert!(ada.receiver.is_empty(), "ada saw bob's change");
     }
 
@@ -343,7 +372,45 @@ mod tests {
                 .await;
         }
         events.publish(Kind::Created, &task("ada", "a1")).await;
-        assert_eq!(ada.recv().await.unwrap().task_id.as_str(), "a1");
+        assert_eq!(next_change(&mut ada).await.task_id.as_str(), "a1");
+    }
+
+    #[tokio::test]
+    async fn ending_a_user_reaches_only_that_users_watchers() {
+        let events = Events::in_process();
+        let mut ada = events.subscribe(&user("ada"));
+        let mut bob = events.subscribe(&user("bob"));
+        events.end_user(&user("ada"));
+        events.publish(Kind::Created, &task("bob", "b1")).await;
+        assert!(matches!(ada.recv().await, Ok(Feed::AccountDeleted)));
+        assert_eq!(next_change(&mut bob).await.task_id.as_str(), "b1");
+        // Nobody watching: nothing to end, quietly.
+        events.end_user(&user("carol"));
+    }
+
+    /// Ended by the account event itself, not by the session re-check: the
+    /// validator here can reach no auth service, so the re-check never refuses.
+    #[tokio::test]
+    async fn a_watch_of_a_deleted_account_ends_unauthenticated_at_once() {
+        use tokio_stream::StreamExt;
+        let events = Events::in_process();
+        let validator =
+            TokenValidator::new("http://127.0.0.1:9", Duration::from_secs(3600)).unwrap();
+        let ada = VerifiedUser {
+            user_id: "ada".into(),
+            session_id: "s".into(),
+            access_token: "t".into(),
+        };
+        let mut watch = Box::pin(events.watch(ada, validator));
+        events.end_user(&user("ada"));
+        let ended = tokio::time::timeout(Duration::from_secs(5), watch.next())
+            .await
+            .expect("the watch went on")
+            .expect("an error, not the end of the stream");
+        assert!(
+            matches!(&ended, Err(Error::Unauthenticated(message)) if message == ACCOUNT_DELETED),
+            "{ended:?}"
+        );
     }
 
     #[tokio::test]
@@ -359,7 +426,7 @@ mod tests {
         events.publish(Kind::Updated, &task("ada", "a1")).await;
         let mut again = events.subscribe(&user("ada"));
         events.publish(Kind::Deleted, &task("ada", "a1")).await;
-        let change = again.recv().await.unwrap();
+        let change = next_change(&mut again).await;
         assert_eq!((change.kind, change.task.is_none()), (Kind::Deleted, true));
     }
 }

@@ -2,9 +2,12 @@
 //! the auth service. `config` → `serve` → `auth_layer` (who is calling) →
 //! `grpc` (translation) → `tasks` (what the service does, over the domain
 //! types of `task`, `list_query` and `page_token`, and the change feed of
-//! `events`) → `store` (all SQL). `serve` runs it on a listener the caller
-//! has bound, so tests and the one-process stack start the real thing.
+//! `events`) → `store` (all SQL). Beside the calls, `account_events` follows
+//! the auth service's account events and purges deleted users' tasks.
+//! `serve` runs it on a listener the caller has bound, so tests and the
+//! one-process stack start the real thing.
 
+mod account_events;
 mod auth_layer;
 pub mod config;
 mod error;
@@ -25,7 +28,7 @@ use service_runtime::{
     database::{Database, Dialect, Migrations},
     limits::ContractStatusLayer,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::oneshot};
 use tonic::service::Routes;
 use tower::Layer;
 
@@ -64,6 +67,12 @@ pub async fn serve(
         max_tasks_per_user: config.max_tasks_per_user,
         max_watches_per_user: config.max_watches_per_user,
     };
+    let follower = account_events::Follower::new(
+        &config.auth_url,
+        store.clone(),
+        events.clone(),
+        validator.clone(),
+    )?;
     let api = grpc::TaskApi::new(tasks::Tasks::new(
         store,
         events.clone(),
@@ -85,7 +94,22 @@ pub async fn serve(
     // the largest valid request is under 8 KiB.
     let tasks = TaskServiceServer::new(api).max_decoding_message_size(MAX_REQUEST_BYTES);
     let tasks = ContractStatusLayer.layer(auth_layer::AuthLayer::new(validator).layer(tasks));
+    // The follower stops when the stop begins: a stopped replica acts on no
+    // more events, and the next one to run resumes from the stored cursor.
+    let (stop_following, stopped) = oneshot::channel::<()>();
+    let following = tokio::spawn(async move {
+        tokio::select! {
+            _ = stopped => {}
+            () = follower.run() => {}
+        }
+    });
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_following.send(());
+    };
     let served = server.serve(listener, Routes::new(tasks), shutdown).await;
+    // Also when serving failed before any stop was asked for.
+    following.abort();
     events.stop();
     served
 }

@@ -1,5 +1,6 @@
-//! All SQL of the task service: tasks and their tags, and the NOTIFY that
-//! tells other replicas about a change. Each query is written once and runs
+//! All SQL of the task service: tasks and their tags, the NOTIFY that
+//! tells other replicas about a change, and the cursor into the auth
+//! service's account events with the purge of a deleted user's tasks. Each query is written once and runs
 //! on SQLite and PostgreSQL; lists are keyset-paged on indexed (user, sort
 //! key, id). Tasks go in and come out as the domain's parsed types.
 
@@ -302,6 +303,49 @@ impl Store {
         Ok(())
     }
 
+    /// The sequence of the last account event handled; 0 before the first.
+    pub async fn account_event_cursor(&self) -> Result<i64, Error> {
+        Ok(
+            sqlx::query_scalar("SELECT sequence FROM account_event_cursor WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Deletes every task of `user_id`, whose account was deleted by account
+    /// event `sequence`, and moves the cursor to that event, in one
+    /// transaction. `None` (and nothing deleted) when the cursor is at or
+    /// past the event already: this replica or another one handled it.
+    pub async fn purge_user(&self, user_id: &UserId, sequence: i64) -> Result<Option<u64>, Error> {
+        let mut tx = self.pool.begin().await?;
+        // The cursor first: its row lock makes a second replica handling the
+        // same event wait here until the first commits, and then find it handled.
+        if !claim_account_event(&mut tx, sequence).await? {
+            return Ok(None);
+        }
+        // The tags too, explicitly, rather than leaning on the cascade.
+        sqlx::query("DELETE FROM task_tags WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query("DELETE FROM tasks WHERE user_id = $1")
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(Some(deleted))
+    }
+
+    /// Moves the cursor past account event `sequence` without acting on it
+    /// (a kind this version does not know); false if it was there already.
+    pub async fn skip_account_event(&self, sequence: i64) -> Result<bool, Error> {
+        let mut tx = self.pool.begin().await?;
+        let claimed = claim_account_event(&mut tx, sequence).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
     /// Up to `limit` of the user's tasks that match `query`, in its order
     /// from where its page starts, plus how many match in all.
     pub async fn list(
@@ -402,4 +446,19 @@ async fn replace_tags(tx: &mut sqlx::Transaction<'_, sqlx::Any>, task: &Task) ->
             .await?;
     }
     Ok(())
+}
+
+/// Moves the account-event cursor to `sequence` if it is before it; says
+/// whether it did (the event is this transaction's to act on).
+async fn claim_account_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    sequence: i64,
+) -> Result<bool, Error> {
+    let claimed =
+        sqlx::query("UPDATE account_event_cursor SET sequence = $1 WHERE id = 1 AND sequence < $1")
+            .bind(sequence)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    Ok(claimed == 1)
 }

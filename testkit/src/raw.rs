@@ -68,7 +68,7 @@ pub async fn call(channel: Channel, path: String, body: Vec<u8>, bearer: Option<
     {
         request.metadata_mut().insert("authorization", value);
     }
-    let streaming = path.ends_with("/WatchTasks");
+    let streaming = path.ends_with("/WatchTasks") || path.ends_with("/WatchAccountEvents");
     let path = http::uri::PathAndQuery::try_from(path).expect("a method path");
     if streaming {
         return match grpc.server_streaming(request, path, RawCodec).await {

@@ -7,14 +7,16 @@ use std::{net::SocketAddr, path::Path};
 
 use auth_service::Config;
 use proto::auth::v1::{
-    LoginResponse, auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
+    LoginResponse, account_event_service_client::AccountEventServiceClient,
+    auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
 };
 use tempfile::TempDir;
-use testkit::{Running, TestDatabase, users::TestUsers};
+use testkit::{Running, TestDatabase, smtp::TestSmtp, users::TestUsers};
 use tonic::{
-    Request,
+    Code, Request, Status,
     transport::{Channel, Endpoint},
 };
+use tonic_types::StatusExt;
 
 pub use testkit::users::PASSWORD;
 
@@ -53,6 +55,18 @@ impl TestAuth {
             adjust,
         )
         .await
+    }
+
+    /// Starts the service sending mail through a test SMTP server of its own.
+    pub async fn start_mailing(adjust: impl FnOnce(&mut Config)) -> (Self, TestSmtp) {
+        let smtp = TestSmtp::start().await;
+        let url = smtp.url();
+        let auth = Self::start_with(|config| {
+            config.smtp_url = Some(url.into());
+            adjust(config);
+        })
+        .await;
+        (auth, smtp)
     }
 
     /// Starts the service on a given database and data directory.
@@ -109,17 +123,48 @@ impl TestAuth {
 
     /// The rows of the throttle table, straight from the database.
     pub async fn throttle_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) AS n FROM throttles", "").await
+    }
+
+    /// The messages waiting in the mail outbox, straight from the database.
+    pub async fn outbox_rows(&self) -> i64 {
+        self.count("SELECT COUNT(*) AS n FROM mail_outbox", "")
+            .await
+    }
+
+    /// The outbox's messages that have had at least one failed delivery.
+    pub async fn outbox_retries(&self) -> i64 {
+        self.count(
+            "SELECT COUNT(*) AS n FROM mail_outbox WHERE attempts > 0",
+            "",
+        )
+        .await
+    }
+
+    /// The count `query` (`SELECT COUNT(*) AS n …`, with `$1` bound to
+    /// `value` when it has one) gives, straight from the database.
+    pub async fn count(&self, query: &'static str, value: &str) -> i64 {
         use sqlx::{Connection, Row};
         sqlx::any::install_default_drivers();
         let mut connection = sqlx::AnyConnection::connect(&self._database.url)
             .await
             .unwrap();
-        sqlx::query("SELECT COUNT(*) AS n FROM throttles")
+        let mut query = sqlx::query(query);
+        if !value.is_empty() {
+            query = query.bind(value.to_owned());
+        }
+        let count = query
             .fetch_one(&mut connection)
             .await
             .unwrap()
             .try_get("n")
-            .unwrap()
+            .unwrap();
+        let _ = connection.close().await;
+        count
+    }
+
+    pub fn account_events(&self) -> AccountEventServiceClient<Channel> {
+        AccountEventServiceClient::new(self.channel())
     }
 
     pub fn tokens(&self) -> TokenServiceClient<Channel> {
@@ -160,4 +205,32 @@ pub fn bearer<T>(token: &str, request: T) -> Request<T> {
         .metadata_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
+}
+
+/// INVALID_ARGUMENT whose `BadRequest` names `field` alone.
+pub fn assert_invalid(status: &Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let fields: Vec<String> = status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default();
+    assert_eq!(fields, [field], "{status:?}");
+}
+
+/// RESOURCE_EXHAUSTED that says when to retry.
+pub fn assert_throttled(status: &Status) {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let retry = status
+        .get_details_retry_info()
+        .and_then(|retry| retry.retry_delay);
+    assert!(
+        retry.is_some_and(|delay| delay > std::time::Duration::ZERO),
+        "{status:?}"
+    );
+}
+
+/// A code of the right shape that is not `code`.
+pub fn other_code(code: &str) -> String {
+    let first = if code.starts_with('A') { 'B' } else { 'A' };
+    format!("{first}{}", &code[1..])
 }

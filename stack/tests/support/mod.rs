@@ -111,6 +111,25 @@ impl Stack {
         ));
     }
 
+    /// How many tasks `user_id` has, straight from the task database (a
+    /// deleted user can no longer ask the service).
+    pub async fn stored_tasks(&self, user_id: &str) -> i64 {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(&self.task_database.url)
+            .await
+            .unwrap();
+        let count = sqlx::query("SELECT COUNT(*) AS n FROM tasks WHERE user_id = $1")
+            .bind(user_id.to_owned())
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        let _ = connection.close().await;
+        count
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.gateway.addr)
     }

@@ -165,13 +165,22 @@ impl Config {
     /// Where mail goes, for people to read at start-up: the SMTP server
     /// (without the credentials its URL may hold) or the directory of `.eml` files.
     pub fn mail_destination(&self) -> String {
-        match &self.smtp_url {
-            Some(url) => format!("sent through {}", without_credentials(url.expose_secret())),
+        match self.smtp_url() {
+            Some(url) => format!("sent through {}", without_credentials(url)),
             None => format!(
                 "written as .eml files to {} (SMTP_URL is unset)",
                 self.mail_dir().display()
             ),
         }
+    }
+
+    /// `SMTP_URL`, if it is set and not empty (an empty one reads as unset,
+    /// as compose files tend to pass variables through).
+    pub fn smtp_url(&self) -> Option<&str> {
+        self.smtp_url
+            .as_ref()
+            .map(|url| url.expose_secret())
+            .filter(|url| !url.trim().is_empty())
     }
 
     /// The directory mail is written to when `SMTP_URL` is unset.
@@ -205,6 +214,12 @@ mod tests {
         assert_eq!(
             config.mail_destination(),
             "written as .eml files to /srv/todo/mail (SMTP_URL is unset)"
+        );
+        config.smtp_url = Some("".into());
+        assert!(
+            config
+                .mail_destination()
+                .starts_with("written as .eml files")
         );
         for (url, shown) in [
             ("smtp://127.0.0.1:2525", "smtp://127.0.0.1:2525"),

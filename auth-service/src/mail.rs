@@ -13,7 +13,6 @@ use lettre::{
     message::{Mailbox, Message, MultiPart},
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use secrecy::ExposeSecret;
 use service_runtime::{StartError, private_files};
 
 use crate::{
@@ -194,9 +193,9 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     /// SMTP at `SMTP_URL`, or files in `DATA_DIR/mail/` (made 0700 now).
     pub fn from_config(config: &Config, letters: &Letters) -> Result<Self, StartError> {
-        match &config.smtp_url {
+        match config.smtp_url() {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|error| {
                         StartError::Config(format!("SMTP_URL is not a usable SMTP URL: {error}"))
                     })?

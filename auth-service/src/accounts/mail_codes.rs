@@ -367,6 +367,53 @@ mod tests {
         drop(accounts);
     }
 
+    /// Senders of several replicas take from one outbox: each message is
+    /// claimed by exactly one of them (on PostgreSQL the loser of a race
+    /// gets nothing that round, and tries again at its next poll).
+    #[tokio::test]
+    async fn concurrent_senders_claim_each_message_once() {
+        let (accounts, clock, store, _database) = accounts(|_| {}).await;
+        for n in 0..7 {
+            let email = Email::parse(&format!("user{n}@example.com")).unwrap();
+            let password = Password::parse("correct horse battery".into(), &email, "p").unwrap();
+            accounts.sign_up(email, password, &home()).await.unwrap();
+        }
+        let now = clock.now();
+        let claim_all = |claim: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut ids = Vec::new();
+                for _ in 0..20 {
+                    if let Some(mail) = store.claim_mail(now, now + 60, claim).await.unwrap() {
+                        ids.push(mail.id);
+                    }
+                }
+                ids
+            }
+        };
+        let (first, second, third) = tokio::join!(claim_all("a"), claim_all("b"), claim_all("c"));
+        let mut claimed: Vec<String> = first.into_iter().chain(second).chain(third).collect();
+        assert_eq!(claimed.len(), 8, "every sign-up's mail, once: {claimed:?}");
+        claimed.sort();
+        claimed.dedup();
+        assert_eq!(claimed.len(), 8, "no message claimed twice");
+        assert!(
+            store
+                .claim_mail(now, now + 60, "d")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A lease that ran out lets another sender take the message over.
+        assert!(
+            store
+                .claim_mail(now + 60, now + 120, "d")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
     #[tokio::test]
     async fn mail_whose_code_expired_undelivered_is_not_sent() {
         let (accounts, clock, store, _database) =

@@ -4,21 +4,16 @@
 // they are when the server ends the session.
 import { type Api, tokensFrom } from "./api";
 import { signOut } from "./authorization";
-import { Connection } from "./connection";
 import { h } from "./dom";
 import { parseRoute, type Route, routeHash } from "./route";
 import { type Session } from "./session";
+import { defaultView, type TaskView } from "./task-view";
 import { accountPage } from "./views/account";
-import { addForm } from "./views/add-form";
-import { connectionBanner } from "./views/banner";
-import { filterBar } from "./views/filters";
 import { resetPasswordView } from "./views/reset-password";
 import { type SignInOptions, signInView } from "./views/sign-in";
-import { taskList } from "./views/task-list";
-import { toaster } from "./views/toast";
-import { announceVerified, verifyBanner } from "./views/verify-banner";
+import { tasksScreen } from "./views/tasks-screen";
+import { announceVerified } from "./views/verify-banner";
 import { verifyEmailView } from "./views/verify-email";
-import { watchTasks } from "./watch";
 
 export interface AppOptions {
   root: HTMLElement;
@@ -32,6 +27,8 @@ interface Screen {
   private: boolean;
   /** Ends what the screen keeps running (its live stream, its listeners). */
   stop(): void;
+  /** Shows another address of the same screen without building it again (the task screen's views); false when it cannot. */
+  navigate?(target: Route): boolean;
 }
 
 const ENDED = "Your session has ended. Please sign in again.";
@@ -42,9 +39,9 @@ export function startApp({ root, session, api }: AppOptions): () => void {
   /** The hash the screen on show stands for; a hashchange to it again (some browsers send one for replaceState) is no news. */
   let shownHash = "";
 
-  function show(name: Screen["name"], title: string, elements: Node[], { private: isPrivate = false, stop = (): void => undefined } = {}): void {
+  function show(name: Screen["name"], title: string, elements: Node[], { private: isPrivate = false, stop = (): void => undefined, navigate = undefined as Screen["navigate"] } = {}): void {
     screen?.stop();
-    screen = { name, private: isPrivate, stop };
+    screen = { name, private: isPrivate, stop, navigate };
     document.title = title === "Todo" ? title : `${title} · Todo`;
     root.replaceChildren(...elements);
   }
@@ -65,7 +62,9 @@ export function startApp({ root, session, api }: AppOptions): () => void {
         if (session.tokens) return go({ name: "tasks" }, true);
         return showSignIn({ mode: target.name, email: target.email });
       case "tasks":
-        return session.tokens ? showTasks() : showSignIn();
+        if (!session.tokens) return showSignIn();
+        if (screen?.name === "tasks" && screen.navigate?.(target)) return;
+        return showTasks(target.view ?? defaultView);
     }
   }
 
@@ -111,47 +110,37 @@ export function startApp({ root, session, api }: AppOptions): () => void {
 
   function header(): HTMLElement {
     return h("header", { class: "top" },
-      h("h1", {}, "Todo"),
+      h("h1", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), "Todo"),
       h("span", { class: "muted user", "data-testid": "user" }, session.tokens?.email ?? ""),
       h("nav", { class: "top-actions", "aria-label": "Pages" },
         h("a", { href: routeHash({ name: "account" }), class: "button secondary", "data-testid": "account" }, "Account"),
         h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: signOutHere }, "Sign out")));
   }
 
-  function showTasks(): void {
-    const connection = new Connection();
-    const banner = connectionBanner();
-    const stopBanner = connection.onChange(banner.show);
-    const toasts = toaster(() => add.focus());
-    const verify = verifyBanner({ auth: api.auth });
-    const filters = filterBar((change) => list.setFilter(change));
-    const list = taskList({ tasks: api.tasks, connection, toasts, filterByTag: filters.filterByTag, focusOutside: () => add.focus() });
-    const add = addForm({ tasks: api.tasks, connection, onAdded: list.added });
-    const stopWatching = watchTasks(api.tasks, {
-      onEvent: list.apply,
-      onConnected() {
-        connection.set(false);
-        list.connected();
-      },
-      onDisconnected() {
-        connection.set(true);
-        list.disconnected();
+  function showTasks(view: TaskView): void {
+    const tasks = tasksScreen({
+      api,
+      header: header(),
+      view,
+      setHash(hash, push) {
+        if (hash === location.hash) return;
+        if (push) history.pushState(history.state, "", hash);
+        else history.replaceState(history.state, "", hash);
+        shownHash = location.hash;
       },
     });
-    show("tasks", "Todo", [header(), verify.element, banner.element, add.element, filters.element, ...list.elements, toasts.element], {
+    show("tasks", "Todo", tasks.elements, {
       private: true,
-      stop() {
-        stopWatching();
-        stopBanner();
-        list.stop();
-        add.stop();
-        toasts.stop();
-        verify.stop();
+      stop: tasks.stop,
+      navigate(target) {
+        if (target.name !== "tasks") return false;
+        tasks.showView(target.view ?? defaultView);
+        return true;
       },
     });
-    add.focus();
-    void verify.check();
-    void list.reload();
+    // The screen's own title (Today · Todo) over the generic one.
+    tasks.showView(view);
+    tasks.focus();
   }
 
   function showAccount(): void {

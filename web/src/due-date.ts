@@ -49,3 +49,30 @@ export function isOverdue(task: Pick<Task, "dueTime" | "completed">, today: Day)
   const day = dueDay(task);
   return day !== undefined && !task.completed && day < today;
 }
+
+/**
+ * A due day as people read it, in their locale: "Today", "Tomorrow", a
+ * weekday within the week ahead, then "Mon 1 Dec" (with the year when it is
+ * not this one); an open task past its day reads "Yesterday", "3 days late"
+ * or, after a month, "Late since Fri, 31 Jan 2020".
+ */
+export function dueText(day: Day, today: Day, open: boolean, locale?: string): string {
+  const days = daysBetween(today, day);
+  const date = new Date(`${day}T00:00:00Z`);
+  const relative = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+  if (days === 0 || days === 1 || days === -1) return capitalize(relative.format(days, "day"));
+  if (days > 1 && days < 7) return date.toLocaleDateString(locale, { weekday: "long", timeZone: "UTC" });
+  const sameYear = day.slice(0, 4) === today.slice(0, 4);
+  const text = date.toLocaleDateString(locale, { weekday: "short", day: "numeric", month: "short", year: sameYear ? undefined : "numeric", timeZone: "UTC" });
+  if (days < 0 && open) return days >= -30 ? `${-days} days late` : `Late since ${text}`;
+  return text;
+}
+
+/** The full date, for a tooltip. */
+export function fullDateText(day: Day, locale?: string): string {
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString(locale, { dateStyle: "full", timeZone: "UTC" });
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toLocaleUpperCase() + text.slice(1);
+}

@@ -1,9 +1,12 @@
 // The screens as addresses in the URL's hash, so Back works, a reload stays
-// put, and the links in our emails (`#/reset?email=…&code=…`,
-// `#/verify?email=…&code=…`) open the screen they are for, filled in.
+// put (with the task screen's view and filters), and the links in our emails
+// (`#/reset?email=…&code=…`, `#/verify?email=…&code=…`) open the screen they
+// are for, filled in.
+import { readView, type TaskView, viewHash } from "./task-view";
 
 export type Route =
-  | { name: "tasks" }
+  /** The task screen; without a view, the plain list. */
+  | { name: "tasks"; view?: TaskView }
   | { name: "account" }
   /** Signing in and creating an account are two screens, so Enter does what the screen says; `email` carries what was typed across. */
   | { name: "sign-in"; email: string }
@@ -29,14 +32,17 @@ export function parseRoute(hash: string): Route {
       return { name: "reset", email, code };
     case "/verify":
       return { name: "verify", email, code };
-    default:
-      return { name: "tasks" };
+    default: {
+      const view = readView(path.replace(/\/+$/, ""), params);
+      const plain = !view || viewHash(view) === "#/";
+      return plain ? { name: "tasks" } : { name: "tasks", view };
+    }
   }
 }
 
 /** The hash for `route`; empty parameters are left out. */
 export function routeHash(route: Route): string {
-  if (route.name === "tasks") return "#/";
+  if (route.name === "tasks") return route.view ? viewHash(route.view) : "#/";
   if (route.name === "account") return "#/account";
   const values: Record<string, string> = route;
   const query = ["email", "code"]

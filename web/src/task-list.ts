@@ -1,5 +1,6 @@
 // The task list as the screen shows it: pages merged, live events applied
 // where they belong under the current filter and order, no task twice.
+import { type Day, dueDay } from "./due-date";
 import { Priority, type Task, TaskEvent_Kind } from "./gen/todo/task/v1/task_pb";
 
 export type State = "all" | "open" | "done";
@@ -12,6 +13,13 @@ export interface Filter {
   priority: Priority;
   /** An order_by value, e.g. "create_time desc". */
   order: string;
+  /**
+   * Only tasks due on or before this day (Today), or after it (Upcoming).
+   * The server has no such filter: the list asks for due_time order and
+   * keeps these itself.
+   */
+  dueBy?: Day;
+  dueAfter?: Day;
 }
 
 export const defaultFilter: Filter = { state: "all", query: "", tags: [], priority: Priority.UNSPECIFIED, order: "create_time desc" };
@@ -25,7 +33,15 @@ export function matches(task: Task, filter: Filter): boolean {
   // The server matches a LIKE pattern with its wildcards escaped: a plain substring.
   const query = filter.query.trim().toLowerCase();
   if (query && !`${task.title}\n${task.description}`.toLowerCase().includes(query)) return false;
-  return true;
+  return withinDays(task, filter);
+}
+
+/** Whether `task` is due within the filter's days, when it names any (the part of `matches` the server does not do). */
+export function withinDays(task: Task, filter: Pick<Filter, "dueBy" | "dueAfter">): boolean {
+  if (!filter.dueBy && !filter.dueAfter) return true;
+  const day = dueDay(task);
+  if (!day) return false;
+  return (!filter.dueBy || day <= filter.dueBy) && (!filter.dueAfter || day > filter.dueAfter);
 }
 
 const SORT_FIELDS = ["create_time", "update_time", "due_time", "priority", "title"] as const;

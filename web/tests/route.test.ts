@@ -33,6 +33,19 @@ describe("routes", () => {
     expect(parseRoute("#/account")).toEqual({ name: "account" });
   });
 
+  it("keeps the task screen's view and filters, and leaves defaults out", () => {
+    expect(parseRoute("#/today?q=milk%20%23home&priority=high&sort=due")).toEqual({
+      name: "tasks", view: { view: "today", query: "milk #home", tag: "", priority: "high", sort: "due" },
+    });
+    expect(parseRoute("#/?tag=%23home&priority=urgent&sort=sideways")).toEqual({
+      name: "tasks", view: { view: "all", query: "", tag: "home", priority: "", sort: "newest" },
+    });
+    expect(parseRoute("#/?sort=newest")).toEqual({ name: "tasks" });
+    const view = { view: "upcoming", query: "a&b", tag: "work", priority: "low", sort: "title-desc" } as const;
+    expect(routeHash({ name: "tasks", view })).toBe("#/upcoming?q=a%26b&tag=work&priority=low&sort=title-desc");
+    expect(parseRoute(routeHash({ name: "tasks", view }))).toEqual({ name: "tasks", view });
+  });
+
   it("writes hashes that read back the same", () => {
     for (const route of [
       { name: "tasks" } as const,

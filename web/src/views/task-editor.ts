@@ -16,13 +16,15 @@ export interface EditorOptions {
   task: Task;
   /** Closes the editor: with the version saved or kept, or nothing when cancelled. */
   onClose(saved?: Task): void;
+  /** Deletes the task (the way to delete on a touch screen, where rows show no buttons). */
+  onDelete(): void;
 }
 
 const EDITED = ["title", "description", "priority", "tags", "due_time"];
 
 const OFFLINE_EDIT = "You are offline: your changes are kept here. Save again once the connection is back.";
 
-export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormElement {
+export function taskEditor({ tasks, task, onClose, onDelete }: EditorOptions): HTMLFormElement {
   const messages = new FormMessages("edit-error", "edit-");
   const input = (name: string, value: string, type = "text") => h("input", { id: `${name}-${task.id}`, name, type, value });
   const title = input("title", task.title);
@@ -30,7 +32,7 @@ export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormEle
   const priority = h("select", { id: `priority-${task.id}`, name: "priority" }, ...priorityOptions(task.priority));
   const tags = input("tags", task.tags.join(", "));
   const due = input("due", dueToInput(task), "date");
-  const form = h("form", { class: "task editor", "data-testid": "editor" },
+  const form = h("form", { class: "editor", "data-testid": "editor", "aria-label": `Edit “${task.title}”` },
     messages.field("Title", title, "title"),
     messages.field("Description", description, "description"),
     h("div", { class: "inline" },
@@ -40,7 +42,8 @@ export function taskEditor({ tasks, task, onClose }: EditorOptions): HTMLFormEle
     messages.general,
     h("div", { class: "actions" },
       h("button", { type: "submit", "data-testid": "save" }, "Save"),
-      h("button", { type: "button", class: "secondary", onclick: () => onClose() }, "Cancel")));
+      h("button", { type: "button", class: "secondary", onclick: () => onClose() }, "Cancel"),
+      h("button", { type: "button", class: "danger push", "data-testid": "editor-delete", onclick: onDelete }, "Delete")));
 
   const edited = (etag: string) => create(TaskSchema, {
     id: task.id, etag, title: title.value, description: description.value,

@@ -1,46 +1,64 @@
-// The list of tasks on screen: pages loaded as the user scrolls, live events
-// placed under the current filter and order, and the count. Rows are kept
-// by task id and updated in place, so focus stays where the user left it
+// A list of tasks on screen: pages loaded as the user scrolls, live events
+// placed under the list's filter and order, and the count. Rows are kept by
+// task id and updated in place, so focus stays where the user left it
 // through any change, and when the focused task goes, focus moves to its
-// neighbour instead of the page. Changes to one task go out one at a time,
-// each with the version the last one left (its etag), so quick toggles
-// never look like a conflict. `data-live="connected"` on the list says it
+// neighbour instead of the page. Completing and deleting go through the
+// screen's shared `TaskChanges`. `data-live="connected"` on the list says it
 // was loaded after the live stream opened, so it is in sync and stays so.
-import { create } from "@bufbuild/protobuf";
-import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { type Api } from "../api";
-import { type Connection, OFFLINE_ACTION } from "../connection";
+import { type Connection } from "../connection";
 import { h } from "../dom";
 import { localDay } from "../due-date";
 import { describe } from "../errors";
-import { type Task, type TaskEvent, TaskEvent_Kind, TaskSchema } from "../gen/todo/task/v1/task_pb";
-import { applyEvent, defaultFilter, type Filter, mergePage } from "../task-list";
+import { type Task, type TaskEvent, TaskEvent_Kind } from "../gen/todo/task/v1/task_pb";
+import { applyEvent, type Filter, mergePage, withinDays } from "../task-list";
+import { type TaskChanges } from "./task-changes";
 import { taskEditor } from "./task-editor";
 import { taskRow, type TaskRow } from "./task-row";
-import { type Toaster } from "./toast";
 
 const PAGE_SIZE = 20;
 
 export interface TaskListOptions {
-  tasks: Pick<Api["tasks"], "listTasks" | "updateTask" | "deleteTask" | "getTask">;
+  tasks: Pick<Api["tasks"], "listTasks" | "updateTask" | "getTask">;
   connection: Connection;
-  toasts: Toaster;
+  changes: TaskChanges;
+  filter: Filter;
+  /** Names the list for screen readers and tests ("task-list", "completed-list"). */
+  testId: string;
+  label: string;
+  /** What the list says when it has nothing to show. */
+  empty(): Node;
   filterByTag(tag: string): void;
   /** Takes focus when the list has no task left to give it to. */
   focusOutside(): void;
+  /** The count changed (the completed section's heading follows it). */
+  onCount?(count: number): void;
+  /** A change every list on the screen must place (an edit saved here). */
+  share(kind: TaskEvent_Kind, task: Task): void;
 }
 
 export interface TaskList {
-  /** The message line, the count, the list, the "Load more" button and the scroll sentinel, in screen order. */
+  /** The message line, the count, the list, the empty state, "Load more" and the scroll sentinel, in screen order. */
   elements: HTMLElement[];
-  setFilter(change: Partial<Filter>): void;
+  /** The task with `id`, if this list shows it. */
+  find(id: string): Task | undefined;
+  /** Every task loaded, for "Clear completed": loads the remaining pages first. */
+  loadAll(): Promise<Task[]>;
+  setFilter(filter: Filter): void;
   /** Loads the first page again. */
   reload(): Promise<void>;
-  /** A task this page created: shown at once, counted once even if its live event came first. */
-  added(task: Task): void;
-  /** A change from the live stream. */
+  /** A change to place, from this page or the live stream. */
+  place(kind: TaskEvent_Kind, task: Task): void;
   apply(event: TaskEvent): void;
+  /** Draws what is shown again (hidden tasks, changes on their way). */
+  render(): void;
+  setRowError(id: string, message: string): boolean;
+  /** Puts focus on task `id`'s checkbox; false when this list does not show it. */
+  focusTask(id: string): boolean;
+  /** The rows in screen order. */
+  taskIds(): string[];
+  /** Opens task `id` for editing. */
+  edit(id: string): void;
   /** The live stream is open: re-list to catch up on what it missed. */
   connected(): void;
   disconnected(): void;
@@ -50,12 +68,13 @@ export interface TaskList {
 /** Whether `error` means the backend could not be reached. */
 const unreachable = (error: unknown) => describe(error).offline;
 
-export function taskList({ tasks, connection, toasts, filterByTag, focusOutside }: TaskListOptions): TaskList {
+export function taskList({ tasks, connection, changes, filter: initial, testId, label, empty, filterByTag, focusOutside, onCount, share }: TaskListOptions): TaskList {
   let shown: Task[] = [];
   let nextPageToken = "";
   let total = 0;
-  let filter: Filter = defaultFilter;
+  let filter: Filter = initial;
   let loading = false;
+  let loaded = false;
   /** Bumped by every reload, so a page asked for before it is dropped. */
   let generation = 0;
   /**
@@ -64,19 +83,21 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
    */
   let sinceAsked: [TaskEvent_Kind, Task][] | undefined;
   let streamOpen = false;
+  /** Whether the sentinel at the list's end is on screen: then the next page is wanted. */
+  let atEnd = false;
   const rows = new Map<string, TaskRow>();
-  /** What a task's checkbox shows while changes to it are on their way. */
-  const completing = new Map<string, boolean>();
-  /** Each task's changes in flight, chained so they go out one after another. */
-  const queues = new Map<string, Promise<void>>();
+  /** The days filter is the list's own: the server sorts by due day and the list stops where the days end. */
+  const byDays = () => Boolean(filter.dueBy || filter.dueAfter);
 
-  const message = h("p", { class: "form-error", "data-testid": "list-error", role: "alert" });
-  const count = h("p", { class: "muted count", "data-testid": "count" });
-  const list = h("ul", { class: "tasks", "data-testid": "task-list", "data-live": "connecting" });
-  const more = h("button", { type: "button", class: "secondary", "data-testid": "load-more", hidden: true, onclick: () => void loadMore(false) }, "Load more");
+  const message = h("p", { class: "form-error", "data-testid": testId === "task-list" ? "list-error" : `${testId}-error`, role: "alert" });
+  const count = h("p", { class: "muted count", "data-testid": testId === "task-list" ? "count" : `${testId}-count` });
+  const list = h("ul", { class: "tasks", "data-testid": testId, "aria-label": label, "data-live": "connecting" });
+  const nothing = h("div", { class: "empty", "data-testid": testId === "task-list" ? "empty" : `${testId}-empty`, hidden: true });
+  const more = h("button", { type: "button", class: "secondary more", "data-testid": testId === "task-list" ? "load-more" : `${testId}-more`, hidden: true, onclick: () => void loadMore(false) }, "Load more");
   const sentinel = h("div", { class: "sentinel" });
   const scrolled = new IntersectionObserver((entries) => {
-    if (entries.some((entry) => entry.isIntersecting)) void loadMore(false);
+    atEnd = entries.some((entry) => entry.isIntersecting);
+    if (atEnd) void loadMore(false);
   });
   scrolled.observe(sentinel);
 
@@ -96,8 +117,9 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
 
   function render(): void {
     const focused = document.activeElement instanceof HTMLElement && list.contains(document.activeElement) ? document.activeElement : undefined;
-    const before = [...list.children].map((item) => (item as HTMLElement).dataset.id ?? "");
-    const ids = new Set(shown.map((task) => task.id));
+    const before = taskIds();
+    const visible = shown.filter((task) => !changes.hidden(task.id));
+    const ids = new Set(visible.map((task) => task.id));
     for (const [id, row] of rows) {
       if (ids.has(id)) continue;
       row.element.remove();
@@ -106,19 +128,29 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
     const today = localDay();
     // Rows already in place stay put; only the others move, so a focused row is rarely touched.
     let cursor = list.firstElementChild;
-    for (const task of shown) {
+    for (const task of visible) {
       let row = rows.get(task.id);
       if (!row) {
         row = taskRow(task, rowActions, today);
         rows.set(task.id, row);
       }
-      row.update(task, completing.get(task.id) ?? task.completed, today);
+      row.update(task, changes.completing(task.id) ?? task.completed, today);
       if (row.element === cursor) cursor = cursor.nextElementSibling;
       else list.insertBefore(row.element, cursor);
     }
-    count.textContent = `${total} ${total === 1 ? "task" : "tasks"}`;
+    const counted = byDays() ? visible.length : total - (shown.length - visible.length);
+    count.textContent = `${counted} ${counted === 1 ? "task" : "tasks"}`;
     more.hidden = !nextPageToken;
+    const isEmpty = loaded && visible.length === 0 && !nextPageToken;
+    if (isEmpty && nothing.hidden) nothing.replaceChildren(empty());
+    nothing.hidden = !isEmpty;
+    list.hidden = visible.length === 0;
+    onCount?.(counted);
     if (focused && document.activeElement !== focused) restoreFocus(focused, before);
+  }
+
+  function taskIds(): string[] {
+    return [...list.children].map((item) => (item as HTMLElement).dataset.id ?? "");
   }
 
   /** The row focus was last in: when a change takes that row away, its neighbour gets focus. */
@@ -139,82 +171,17 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
   }
 
   const rowActions = {
-    setCompleted,
+    setCompleted: (id: string, completed: boolean) => {
+      rows.get(id)?.setError("");
+      changes.setCompleted(id, completed);
+    },
     filterByTag,
     edit,
-    remove,
+    remove: (id: string) => {
+      const task = find(id);
+      if (task) changes.remove([task], `Deleted “${task.title}”.`);
+    },
   };
-
-  function setCompleted(id: string, completed: boolean): void {
-    const row = rows.get(id);
-    row?.setError("");
-    if (connection.offline) {
-      toasts.show(OFFLINE_ACTION);
-      // The browser ticked the box; the row goes back to the task as it is.
-      render();
-      return;
-    }
-    completing.set(id, completed);
-    render();
-    const run = (queues.get(id) ?? Promise.resolve()).then(() => sendCompleted(id));
-    queues.set(id, run);
-    void run.finally(() => {
-      if (queues.get(id) !== run) return;
-      queues.delete(id);
-      completing.delete(id);
-      render();
-    });
-  }
-
-  /** Sends what the checkbox shows now, on top of the version the last change left. */
-  async function sendCompleted(id: string): Promise<void> {
-    const wanted = completing.get(id);
-    const current = find(id);
-    if (wanted === undefined || !current || current.completed === wanted) return;
-    try {
-      const { task } = await call(() => tasks.updateTask({
-        task: create(TaskSchema, { id, completed: wanted, etag: current.etag }),
-        updateMask: create(FieldMaskSchema, { paths: ["completed"] }),
-      }));
-      if (!task) return;
-      place(TaskEvent_Kind.UPDATED, task);
-      render();
-      toasts.show(`“${task.title}” ${task.completed ? "completed" : "marked as not done"}.`);
-    } catch (error) {
-      completing.delete(id);
-      failed(id, error, "changed");
-    }
-  }
-
-  /** Says why a change to task `id` did not happen: offline in a toast, anything else at the row. */
-  function failed(id: string, error: unknown, what: "changed" | "deleted"): void {
-    if (unreachable(error)) {
-      toasts.show(OFFLINE_ACTION);
-      render();
-      return;
-    }
-    const conflict = error instanceof ConnectError && error.code === Code.Aborted;
-    const text = conflict
-      ? `This task was changed on another device meanwhile, so it was not ${what}. It now shows that version; try again if you still want to.`
-      : describe(error).message;
-    if (conflict) void refresh(id);
-    render();
-    rows.get(id)?.setError(text);
-  }
-
-  /** Shows task `id` as the server has it now (another device changed or deleted it). */
-  async function refresh(id: string): Promise<void> {
-    try {
-      const { task } = await call(() => tasks.getTask({ id }));
-      if (task) place(TaskEvent_Kind.UPDATED, task);
-    } catch (error) {
-      if (error instanceof ConnectError && error.code === Code.NotFound) {
-        const gone = find(id);
-        if (gone) place(TaskEvent_Kind.DELETED, gone);
-      }
-    }
-    render();
-  }
 
   function edit(id: string): void {
     const row = rows.get(id);
@@ -226,33 +193,14 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
       task,
       onClose(saved) {
         row.closeEditor();
-        if (saved) place(TaskEvent_Kind.UPDATED, saved);
-        render();
+        if (saved) share(TaskEvent_Kind.UPDATED, saved);
+        else render();
+      },
+      onDelete() {
+        row.closeEditor();
+        rowActions.remove(id);
       },
     }));
-  }
-
-  function remove(id: string): void {
-    const row = rows.get(id);
-    const task = find(id);
-    if (!row || !task) return;
-    row.setError("");
-    if (connection.offline) {
-      row.cancelDelete();
-      toasts.show(OFFLINE_ACTION);
-      return;
-    }
-    call(() => tasks.deleteTask({ id, etag: task.etag })).then(() => {
-      place(TaskEvent_Kind.DELETED, task);
-      render();
-      toasts.show(`“${task.title}” deleted.`);
-    }, (error: unknown) => {
-      row.cancelDelete();
-      if (error instanceof ConnectError && error.code === Code.NotFound) {
-        place(TaskEvent_Kind.DELETED, task);
-        render();
-      } else failed(id, error, "deleted");
-    });
   }
 
   /** Applies a change to what is shown; the count follows whether the task is in the list now. */
@@ -283,10 +231,15 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
         orderBy: asked.order,
       }));
       if (mine !== generation) return;
-      shown = mergePage(fresh ? [] : shown, page.tasks);
+      const wanted = page.tasks.filter((task) => withinDays(task, asked));
+      shown = mergePage(fresh ? [] : shown, wanted);
       nextPageToken = page.nextPageToken;
+      // In due order, a task past the last day (or with no due day) means the rest are too.
+      const last = page.tasks.at(-1);
+      if (asked.dueBy && last && !withinDays(last, { dueBy: asked.dueBy })) nextPageToken = "";
       total = page.totalSize;
       if (fresh) for (const [kind, task] of sinceAsked ?? []) place(kind, task, false);
+      loaded = true;
       message.textContent = "";
       render();
       if (fresh && streamOpen) list.dataset.live = "connected";
@@ -299,17 +252,28 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
         if (fresh) sinceAsked = undefined;
       }
     }
+    // The page did not fill the screen (or the days filter kept little of it): the next one is wanted too.
+    if (mine === generation && nextPageToken && (atEnd || (byDays() && shown.length < PAGE_SIZE))) void loadMore(false);
   }
 
   return {
-    elements: [message, count, list, more, sentinel],
-    setFilter(change) {
-      filter = { ...filter, ...change };
+    elements: [message, count, list, nothing, more, sentinel],
+    find,
+    async loadAll() {
+      while (nextPageToken) {
+        const before = nextPageToken;
+        await loadMore(false);
+        if (nextPageToken === before) break;
+      }
+      return shown.filter((task) => !changes.hidden(task.id));
+    },
+    setFilter(next) {
+      filter = next;
       void loadMore(true);
     },
     reload: () => loadMore(true),
-    added(task) {
-      place(TaskEvent_Kind.CREATED, task);
+    place(kind, task) {
+      place(kind, task);
       render();
     },
     apply(event) {
@@ -317,6 +281,19 @@ export function taskList({ tasks, connection, toasts, filterByTag, focusOutside 
       place(event.kind, event.task);
       render();
     },
+    render,
+    setRowError(id, text) {
+      const row = rows.get(id);
+      row?.setError(text);
+      return Boolean(row);
+    },
+    focusTask(id) {
+      const row = rows.get(id);
+      row?.focus();
+      return Boolean(row);
+    },
+    taskIds,
+    edit,
     connected() {
       streamOpen = true;
       void loadMore(true);

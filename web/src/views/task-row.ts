@@ -1,11 +1,12 @@
-// One task in the list: its checkbox, its title (a click opens it for
-// editing), details, tags and due day, and Edit and Delete. The row is made
-// once per task and updated in place, so whatever has focus in it keeps it
-// when the task changes (here or on another device); the editor opens
-// inside the row.
+// One task in the list: a round checkbox ringed in its priority's colour,
+// its title (a click opens it for editing), its due day as people say it,
+// tags and details, and Edit and Delete, which show on hover or focus (on a
+// touch screen the editor holds Delete). The row is made once per task and
+// updated in place, so whatever has focus in it keeps it when the task
+// changes, here or on another device; the editor opens inside the row.
 import { h } from "../dom";
-import { type Day, dueDay, isOverdue } from "../due-date";
-import { type Task } from "../gen/todo/task/v1/task_pb";
+import { type Day, dueDay, dueText, fullDateText, isOverdue } from "../due-date";
+import { Priority, type Task } from "../gen/todo/task/v1/task_pb";
 import { priorityNames } from "./task-fields";
 
 export interface RowActions {
@@ -29,82 +30,64 @@ export interface TaskRow {
   setError(message: string): void;
   /** Puts focus on the checkbox. */
   focus(): void;
-  /** Takes back a "Delete?" prompt, if one is open. */
-  cancelDelete(): void;
 }
 
 /** A per-row control's name: what it does and to which task. */
 const named = (verb: string, task: Task) => `${verb} “${task.title}”`;
 
 export function taskRow(initial: Task, actions: RowActions, today: Day): TaskRow {
-  let task = initial;
   let editor: HTMLElement | undefined;
-  const id = task.id;
+  const id = initial.id;
   const checkbox = h("input", { type: "checkbox", class: "check", "data-testid": "toggle", "aria-labelledby": `task-title-${id}`, "aria-describedby": `task-meta-${id}` });
   checkbox.addEventListener("change", () => actions.setCompleted(id, checkbox.checked));
   const title = h("button", { type: "button", class: "title", id: `task-title-${id}`, "data-testid": "title", onclick: () => actions.edit(id) });
   const description = h("p", { class: "description" });
   const meta = h("div", { class: "meta", id: `task-meta-${id}` });
-  const edit = h("button", { type: "button", class: "secondary", "data-testid": "edit", onclick: () => actions.edit(id) }, "Edit");
-  const remove = h("button", { type: "button", class: "danger", "data-testid": "delete", onclick: confirmDelete }, "Delete");
-  const rowActions = h("div", { class: "row-actions" }, edit, remove);
-  const view = h("div", { class: "view" }, checkbox, h("div", { class: "body" }, title, description, meta), rowActions);
+  const edit = h("button", { type: "button", class: "quiet", "data-testid": "edit", onclick: () => actions.edit(id) }, "Edit");
+  const remove = h("button", { type: "button", class: "quiet danger", "data-testid": "delete", onclick: () => actions.remove(id) }, "Delete");
+  const view = h("div", { class: "view" },
+    checkbox,
+    h("div", { class: "body" }, title, description, meta),
+    h("div", { class: "row-actions" }, edit, remove));
   const error = h("p", { class: "row-error", role: "alert", "data-testid": "row-error" });
   const element = h("li", { class: "task", "data-testid": "task", "data-id": id }, view, error);
-  /** What the meta line was made from, so it is rebuilt (and a focused tag lost) only when it changes. */
-  let metaKey = "";
-
-  function confirmDelete(): void {
-    const confirm = h("button", { type: "button", class: "danger", "data-testid": "confirm-delete", "aria-label": named("Delete", task), onclick: () => actions.remove(id) }, "Delete");
-    const cancel = h("button", { type: "button", class: "secondary", onclick: cancelDelete }, "Cancel");
-    rowActions.replaceChildren(h("span", { class: "muted" }, "Delete?"), confirm, cancel);
-    rowActions.addEventListener("keydown", escapeCancels);
-    confirm.focus();
-  }
-
-  function cancelDelete(): void {
-    if (rowActions.contains(edit)) return;
-    rowActions.removeEventListener("keydown", escapeCancels);
-    const hadFocus = rowActions.contains(document.activeElement);
-    rowActions.replaceChildren(edit, remove);
-    if (hadFocus) remove.focus();
-  }
-
-  function escapeCancels(event: KeyboardEvent): void {
-    if (event.key !== "Escape") return;
-    event.preventDefault();
-    cancelDelete();
-  }
-
   /** What the row shows now, so an unchanged task costs nothing. */
   let drawn: [Task, boolean, Day] | undefined;
+  let metaKey = "";
 
-  function update(next: Task, completed: boolean, today: Day): void {
+  function update(task: Task, completed: boolean, day: Day): void {
     // The browser ticks the box before the app decides, so this is set every time.
     checkbox.checked = completed;
     element.classList.toggle("done", completed);
-    if (drawn && drawn[0] === next && drawn[1] === completed && drawn[2] === today) return;
-    drawn = [next, completed, today];
-    task = next;
-    title.textContent = next.title;
-    description.textContent = next.description;
-    description.hidden = !next.description;
-    edit.setAttribute("aria-label", named("Edit", next));
-    remove.setAttribute("aria-label", named("Delete", next));
-    const day = dueDay(next);
-    const overdue = isOverdue(next, today);
-    const key = JSON.stringify([next.priority, next.tags, day, overdue]);
-    if (key === metaKey) return;
-    metaKey = key;
-    const parts: Node[] = [
-      h("span", { class: `priority p${next.priority}` }, priorityNames[next.priority] ?? ""),
-      ...next.tags.map((tag) => h("button", { type: "button", class: "tag", title: `Show tasks tagged ${tag}`, onclick: () => actions.filterByTag(tag) }, `#${tag}`)),
-    ];
-    if (day) {
-      parts.push(h("time", { class: `due${overdue ? " overdue" : ""}`, "data-testid": "due", datetime: day },
-        `${overdue ? "Overdue: " : "Due "}${new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { timeZone: "UTC" })}`));
+    if (drawn && drawn[0] === task && drawn[1] === completed && drawn[2] === day) return;
+    drawn = [task, completed, day];
+    element.dataset.priority = Priority[task.priority]?.toLowerCase() ?? "";
+    title.textContent = task.title;
+    description.textContent = task.description;
+    description.hidden = !task.description;
+    edit.setAttribute("aria-label", named("Edit", task));
+    remove.setAttribute("aria-label", named("Delete", task));
+    const due = dueDay(task);
+    const overdue = isOverdue(task, day);
+    const parts: Node[] = [];
+    if (due) {
+      parts.push(h("time", { class: `due${overdue ? " overdue" : ""}${due === day ? " today" : ""}`, "data-testid": "due", datetime: due, title: fullDateText(due) },
+        dueText(due, day, !task.completed)));
     }
-    meta.replaceChildren(...parts);
+    // Medium is the default: only a priority that stands out is named (for screen readers; the ring shows it).
+    if (task.priority === Priority.HIGH || task.priority === Priority.LOW) {
+      parts.push(h("span", { class: "priority" }, `${priorityNames[task.priority]} priority`));
+    }
+    for (const tag of task.tags) {
+      parts.push(h("button", { type: "button", class: "tag", title: `Show tasks tagged ${tag}`, onclick: () => actions.filterByTag(tag) }, `#${tag}`));
+    }
+    // Rebuilt only when it changed, so a focused tag keeps focus through other changes.
+    const key = JSON.stringify([due, overdue, day, task.completed, task.priority, task.tags]);
+    if (key !== metaKey) {
+      metaKey = key;
+      meta.replaceChildren(...parts);
+    }
+    meta.hidden = parts.length === 0;
   }
 
   update(initial, initial.completed, today);
@@ -114,10 +97,12 @@ export function taskRow(initial: Task, actions: RowActions, today: Day): TaskRow
     showEditor(form) {
       editor = form;
       view.replaceWith(form);
+      element.classList.add("editing");
     },
     closeEditor() {
       editor?.replaceWith(view);
       editor = undefined;
+      element.classList.remove("editing");
       title.focus();
     },
     get editing() {
@@ -129,6 +114,5 @@ export function taskRow(initial: Task, actions: RowActions, today: Day): TaskRow
     focus() {
       checkbox.focus();
     },
-    cancelDelete,
   };
 }

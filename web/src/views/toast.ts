@@ -10,10 +10,16 @@ export interface ToastAction {
   run(): void;
 }
 
+export interface ToastOptions {
+  action?: ToastAction;
+  /** The toast went without its action being taken: timed out, dismissed, or replaced by another. */
+  onGone?(): void;
+}
+
 export interface Toaster {
   element: HTMLElement;
   /** Shows `message` (replacing the one on show) for a few seconds, longer while hovered or focused. */
-  show(message: string, action?: ToastAction): void;
+  show(message: string, options?: ToastOptions): void;
   /** Runs the action of the toast on show, if it has one (Ctrl+Z, or `z`, reach Undo from anywhere). */
   act(): boolean;
   dismiss(): void;
@@ -26,13 +32,16 @@ const SHOWN_MS = 6_000;
 export function toaster(restoreFocus: () => void): Toaster {
   const element = h("div", { class: "toasts", role: "status", "data-testid": "status" });
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let current: { toast: HTMLElement; action?: ToastAction } | undefined;
+  let current: { toast: HTMLElement; action?: ToastAction; onGone?: () => void } | undefined;
 
-  function dismiss(): void {
+  /** Takes the toast away; `acted` when its action is what took it. */
+  function dismiss(acted = false): void {
     clearTimeout(timer);
-    const toast = current?.toast;
+    const gone = current;
     current = undefined;
-    if (!toast) return;
+    if (!gone) return;
+    const { toast } = gone;
+    if (!acted) gone.onGone?.();
     // Focus in the toast (on Undo) goes somewhere useful rather than to the page.
     const hadFocus = toast.contains(document.activeElement);
     toast.remove();
@@ -49,31 +58,31 @@ export function toaster(restoreFocus: () => void): Toaster {
 
   return {
     element,
-    show(message, action) {
-      clearTimeout(timer);
-      current?.toast.remove();
+    show(message, { action, onGone } = {}) {
+      dismiss();
       const button = action && h("button", { type: "button", class: "link", "data-testid": "toast-action", onclick: () => {
-        dismiss();
+        dismiss(true);
         action.run();
       } }, action.label);
       const toast = h("div", { class: "toast", "data-testid": "toast" },
         h("span", {}, message),
         button,
-        h("button", { type: "button", class: "close", "aria-label": "Dismiss", onclick: dismiss }, "×"));
-      current = { toast, action };
+        h("button", { type: "button", class: "close", "aria-label": "Dismiss", "data-testid": "toast-dismiss", onclick: () => dismiss() }, "×"));
+      current = { toast, action, onGone };
       element.append(toast);
       later();
     },
     act() {
       const action = current?.action;
       if (!action) return false;
-      dismiss();
+      dismiss(true);
       action.run();
       return true;
     },
-    dismiss,
+    dismiss: () => dismiss(),
     stop() {
-      clearTimeout(timer);
+      // What waits on the toast (a delete) goes ahead.
+      dismiss();
     },
   };
 }

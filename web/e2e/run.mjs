@@ -2,9 +2,11 @@
 // binary runs the gateway, auth and task services in one process on free
 // ports, and serves the built app from web/dist. Its mail goes to a real SMTP
 // server (Python's aiosmtpd) that files each message in a maildir the tests
-// read codes and links from. Screenshots of the main screens land in
-// web/screenshots/. Needs cargo (or STACK_BIN), Debian's chromium and
-// aiosmtpd; fails loudly without them.
+// read codes and links from. The offline test stops the stack and starts it
+// again on the same port and data. axe-core (a dev dependency) is put into
+// pages to check accessibility. Screenshots of the main screens, at 1280×800
+// and 390×844, light and dark, land in web/screenshots/. Needs cargo (or
+// STACK_BIN), Debian's chromium and aiosmtpd; fails loudly without them.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -28,6 +28,7 @@ export interface AccountPage {
 export function accountPage({ api, email, onSignOut, onDeleted }: AccountPageOptions): AccountPage {
   const heading = h("h1", { tabindex: "-1" }, "Account");
   const header = h("header", { class: "top" },
+    h("a", { href: "#/", class: "logo", "aria-label": "Your tasks" }),
     heading,
     h("span", { class: "muted user", "data-testid": "user" }, email),
     h("nav", { class: "top-actions", "aria-label": "Pages" },

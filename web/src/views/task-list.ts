@@ -8,7 +8,7 @@
 import { type Api } from "../api";
 import { type Connection } from "../connection";
 import { h } from "../dom";
-import { localDay } from "../due-date";
+import { type Day, daysBetween, dueDay, localDay } from "../due-date";
 import { describe } from "../errors";
 import { type Task, type TaskEvent, TaskEvent_Kind } from "../gen/todo/task/v1/task_pb";
 import { applyEvent, type Filter, mergePage, withinDays } from "../task-list";
@@ -63,6 +63,12 @@ export interface TaskList {
   connected(): void;
   disconnected(): void;
   stop(): void;
+}
+
+/** A day as a heading: "Tomorrow", "Saturday 28 November". */
+function dayHeading(day: Day, today: Day): string {
+  if (daysBetween(today, day) === 1) return "Tomorrow";
+  return new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long", timeZone: "UTC" });
 }
 
 /** Whether `error` means the backend could not be reached. */
@@ -128,6 +134,7 @@ export function taskList({ tasks, connection, changes, filter: initial, testId, 
     const today = localDay();
     // Rows already in place stay put; only the others move, so a focused row is rarely touched.
     let cursor = list.firstElementChild;
+    let group = "";
     for (const task of visible) {
       let row = rows.get(task.id);
       if (!row) {
@@ -135,6 +142,12 @@ export function taskList({ tasks, connection, changes, filter: initial, testId, 
         rows.set(task.id, row);
       }
       row.update(task, changes.completing(task.id) ?? task.completed, today);
+      // Upcoming reads as a calendar: the first task of each day carries the day.
+      const day = filter.dueAfter ? dueDay(task) : undefined;
+      const heading = day && day !== group ? dayHeading(day, today) : undefined;
+      if (day) group = day;
+      if (heading) row.element.dataset.group = heading;
+      else delete row.element.dataset.group;
       if (row.element === cursor) cursor = cursor.nextElementSibling;
       else list.insertBefore(row.element, cursor);
     }

@@ -2,16 +2,21 @@
 -- (AccountEventService/WatchAccountEvents): one small row per deleted
 -- account, written in the transaction that deletes it. Rows are kept, so a
 -- follower that was down for a long time still catches up from its cursor.
---
--- `sequence` is assigned as MAX + 1 inside the writing transaction, not by an
--- engine's auto-increment: two writers then collide on the primary key and
--- the later one retries, so sequences become visible in commit order and a
--- follower reading "after N" never skips a row that commits late. For the
--- same reason rows must never be deleted down to an empty table (that would
--- reuse sequences).
 CREATE TABLE account_events (
     sequence    BIGINT PRIMARY KEY,
     kind        TEXT NOT NULL,
     user_id     TEXT NOT NULL,
     create_time BIGINT NOT NULL
 );
+
+-- The last sequence handed out. Each appending transaction takes the next
+-- one by updating this row, and holds the row's lock until it commits: the
+-- next appender waits and reads the committed value. So sequences become
+-- visible in commit order, without gaps, and a follower reading "after N"
+-- never skips an event that commits late (an engine's sequence or
+-- auto-increment would allow exactly that).
+CREATE TABLE account_event_head (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    sequence BIGINT NOT NULL
+);
+INSERT INTO account_event_head (id, sequence) VALUES (1, 0);

@@ -178,11 +178,16 @@ mod tests {
     use super::*;
 
     async fn store() -> (Store, TestDatabase) {
+        let (store, _, database) = store_and_pool().await;
+        (store, database)
+    }
+
+    async fn store_and_pool() -> (Store, sqlx::AnyPool, TestDatabase) {
         let database = TestDatabase::create().await;
         let opened = Database::open(&database.url, &crate::MIGRATIONS)
             .await
             .unwrap();
-        (Store::new(opened.pool), database)
+        (Store::new(opened.pool.clone()), opened.pool, database)
     }
 
     async fn insert_user(store: &Store, id: &str) {
@@ -238,19 +243,32 @@ mod tests {
     }
 
     /// Deletions committing at once (on PostgreSQL, on several pool
-    /// connections) each get their own sequence, with no gap between them.
-    #[tokio::test]
+    /// connections) each get their own sequence, with no gap between them:
+    /// each appender waits for the one before it to commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_deletions_get_consecutive_sequences() {
-        let (store, _database) = store().await;
+        let (store, pool, _database) = store_and_pool().await;
         let users: Vec<String> = (0..20).map(|n| format!("user-{n}")).collect();
         for user in &users {
             insert_user(&store, user).await;
         }
-        let deletions = users.iter().map(|user| {
-            let store = store.clone();
-            let user = user.clone();
-            tokio::spawn(async move { store.delete_account(&user, &[], 1000).await })
-        });
+        // Every connection open before the deletions start, so they overlap
+        // instead of waiting in turn for connections being made.
+        let warm = futures::future::join_all((0..8).map(|_| pool.acquire())).await;
+        drop(warm);
+        let start = Arc::new(tokio::sync::Barrier::new(users.len()));
+        let deletions: Vec<_> = users
+            .iter()
+            .map(|user| {
+                let store = store.clone();
+                let user = user.clone();
+                let start = Arc::clone(&start);
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.delete_account(&user, &[], 1000).await
+                })
+            })
+            .collect();
         let mut sequences = Vec::new();
         for deletion in deletions {
             let event = deletion.await.unwrap().unwrap().expect("the user existed");

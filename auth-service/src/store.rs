@@ -13,11 +13,6 @@ use crate::{
     user::User,
 };
 
-/// How often a deletion starts over after another one took the event
-/// sequence it was about to append; each retry waits behind the winner's
-/// commit, so more than a few means something else is wrong.
-const APPEND_ATTEMPTS: u32 = 8;
-
 /// A user from a row with `id`, `email`, `create_time` and `email_verified`.
 /// sqlx's `Any` driver cannot read a SQLite BOOLEAN column, so queries
 /// select the flag as a number (`CASE WHEN u.email_verified THEN 1 ELSE 0 END`).
@@ -744,28 +739,6 @@ impl Store {
         throttle_keys: &[String],
         now: i64,
     ) -> Result<Option<AccountEvent>, Error> {
-        let mut attempt = 1;
-        loop {
-            match self.try_delete_account(user_id, throttle_keys, now).await {
-                // Another deletion committed the sequence this one chose
-                // (see migration 0005): start over, after it.
-                Err(error)
-                    if service_runtime::database::is_unique_violation(&error)
-                        && attempt < APPEND_ATTEMPTS =>
-                {
-                    attempt += 1;
-                }
-                outcome => return Ok(outcome?),
-            }
-        }
-    }
-
-    async fn try_delete_account(
-        &self,
-        user_id: &str,
-        throttle_keys: &[String],
-        now: i64,
-    ) -> Result<Option<AccountEvent>, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         // Children first, explicitly: the deletion must not depend on each
         // table's foreign key saying ON DELETE CASCADE.
@@ -800,16 +773,22 @@ impl Store {
         if deleted == 0 {
             return Ok(None);
         }
-        let kind = AccountEventKind::AccountDeleted;
+        // Last, so the head row's lock (which orders appenders, see
+        // migration 0005) is held only for the append and the commit.
         let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO account_events (sequence, kind, user_id, create_time)
-             SELECT COALESCE(MAX(sequence), 0) + 1, $1, $2, $3 FROM account_events
-             RETURNING sequence",
+            "UPDATE account_event_head SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence",
         )
+        .fetch_one(&mut *tx)
+        .await?;
+        let kind = AccountEventKind::AccountDeleted;
+        sqlx::query(
+            "INSERT INTO account_events (sequence, kind, user_id, create_time) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(sequence)
         .bind(kind.as_str())
         .bind(user_id)
         .bind(now)
-        .fetch_one(&mut *tx)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Some(AccountEvent {

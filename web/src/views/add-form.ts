@@ -110,7 +110,7 @@ export function addForm({ tasks, connection, onAdded }: AddFormOptions): AddForm
       ...line.tags.map((tag) => `#${tag}`),
     ].filter(Boolean);
     if (parts.length > 0) understood.replaceChildren(...parts.map((part) => h("span", { class: "chip" }, part)));
-    else if (!title.value) understood.replaceChildren(h("span", { class: "tip" }, "End with a day (today, fri, 25 dec); add #tags, !high or !low."));
+    else if (!title.value) understood.replaceChildren(h("span", { class: "tip" }, "Tip: end with fri or 25 dec; add #tags, !high"));
     else understood.replaceChildren();
   }
 

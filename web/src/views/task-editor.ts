@@ -76,8 +76,9 @@ export function taskEditor({ tasks, task, onClose, onDelete }: EditorOptions): H
     messages.clear();
     messages.general.replaceChildren(
       h("span", { "data-testid": "conflict" }, `This task was changed on another device meanwhile. That version: “${current.title}”${current.completed ? " (done)" : ""}. `),
-      h("button", { type: "button", "data-testid": "overwrite", onclick: () => void save(current.etag) }, "Save mine anyway"),
-      h("button", { type: "button", class: "secondary", "data-testid": "keep-theirs", onclick: () => onClose(current) }, "Keep that version"));
+      h("span", { class: "actions conflict-actions" },
+        h("button", { type: "button", "data-testid": "overwrite", onclick: () => void save(current.etag) }, "Save mine anyway"),
+        h("button", { type: "button", class: "secondary", "data-testid": "keep-theirs", onclick: () => onClose(current) }, "Keep that version")));
   }
 
   form.addEventListener("keydown", (event) => {

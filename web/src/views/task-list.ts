@@ -138,7 +138,7 @@ export function taskList({ tasks, connection, changes, filter: initial, testId, 
     for (const task of visible) {
       let row = rows.get(task.id);
       if (!row) {
-        row = taskRow(task, rowActions, today);
+        row = taskRow(task, rowActions, today, testId);
         rows.set(task.id, row);
       }
       row.update(task, changes.completing(task.id) ?? task.completed, today);
@@ -255,6 +255,8 @@ export function taskList({ tasks, connection, changes, filter: initial, testId, 
       loaded = true;
       message.textContent = "";
       render();
+      // Rows shown from now on (added here or elsewhere) fade in; the first page just appears.
+      list.classList.add("settled");
       if (fresh && streamOpen) list.dataset.live = "connected";
     } catch (error) {
       // Offline is the banner's to say.

@@ -35,14 +35,17 @@ export interface TaskRow {
 /** A per-row control's name: what it does and to which task. */
 const named = (verb: string, task: Task) => `${verb} “${task.title}”`;
 
-export function taskRow(initial: Task, actions: RowActions, today: Day): TaskRow {
+/** `scope` keeps element ids apart when two lists on the page hold the same task (Done, and All's folded Completed). */
+export function taskRow(initial: Task, actions: RowActions, today: Day, scope: string): TaskRow {
   let editor: HTMLElement | undefined;
   const id = initial.id;
-  const checkbox = h("input", { type: "checkbox", class: "check", "data-testid": "toggle", "aria-labelledby": `task-title-${id}`, "aria-describedby": `task-meta-${id}` });
+  const titleId = `${scope}-title-${id}`;
+  const metaId = `${scope}-meta-${id}`;
+  const checkbox = h("input", { type: "checkbox", class: "check", "data-testid": "toggle", "aria-labelledby": titleId, "aria-describedby": metaId });
   checkbox.addEventListener("change", () => actions.setCompleted(id, checkbox.checked));
-  const title = h("button", { type: "button", class: "title", id: `task-title-${id}`, "data-testid": "title", onclick: () => actions.edit(id) });
+  const title = h("button", { type: "button", class: "title", id: titleId, "data-testid": "title", onclick: () => actions.edit(id) });
   const description = h("p", { class: "description" });
-  const meta = h("div", { class: "meta", id: `task-meta-${id}` });
+  const meta = h("div", { class: "meta", id: metaId });
   const edit = h("button", { type: "button", class: "quiet", "data-testid": "edit", onclick: () => actions.edit(id) }, "Edit");
   const remove = h("button", { type: "button", class: "quiet danger", "data-testid": "delete", onclick: () => actions.remove(id) }, "Delete");
   const view = h("div", { class: "view" },

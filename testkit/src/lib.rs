@@ -1,7 +1,7 @@
 //! What the todo system's tests share, so each crate's tests hold only what
 //! they test: a private database per test on either engine, real servers on
-//! port 0, a fake `TokenService` for testing the task service without the
-//! auth service, signing users up, and polling with a deadline instead of
+//! port 0, a fake `TokenService` and `AccountEventService` for testing the
+//! task service without the auth service, signing users up, and polling with a deadline instead of
 //! sleeping. A dev-dependency only; nothing here ships.
 
 pub mod database;

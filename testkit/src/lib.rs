@@ -1,9 +1,9 @@
 //! What the todo system's tests share, so each crate's tests hold only what
 //! they test: a private database per test on either engine, real servers on
-//! port 0, a fake `TokenService` for testing the task service without the
-//! auth service, a real SMTP server whose mail tests read, signing users up,
-//! and polling with a deadline instead of sleeping. A dev-dependency only;
-//! nothing here ships.
+//! port 0, a fake `TokenService` and `AccountEventService` for testing the
+//! task service without the auth service, a real SMTP server whose mail
+//! tests read, signing users up, and polling with a deadline instead of
+//! sleeping. A dev-dependency only; nothing here ships.
 
 pub mod database;
 pub mod fake_auth;

@@ -189,7 +189,12 @@ mod tests {
         let all = FileDescriptorSet::decode(proto::FILE_DESCRIPTOR_SET).unwrap();
         let kept = only(
             proto::FILE_DESCRIPTOR_SET,
-            &[AUTH, TOKEN, "todo.task.v1.TaskService"],
+            &[
+                AUTH,
+                TOKEN,
+                "todo.auth.v1.AccountEventService",
+                "todo.task.v1.TaskService",
+            ],
         )
         .unwrap();
         assert_eq!(names(&kept), names(&all));

@@ -310,7 +310,7 @@ async fn oversized_requests_are_refused() {
 }
 
 #[tokio::test]
-async fn requests_get_an_id_of_ours_and_the_root_page_explains_a_missing_build() {
+async fn requests_get_an_id_of_ours_and_the_root_page_is_the_built_in_app() {
     let stack = Stack::start().await;
     let response = raw(Request::get(format!("{}/", stack.url()))
         .body(Full::default())
@@ -319,7 +319,8 @@ async fn requests_get_an_id_of_ours_and_the_root_page_explains_a_missing_build()
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("x-request-id"));
     let page = String::from_utf8(response.body().to_vec()).unwrap();
-    assert!(page.contains("npm run build"), "{page}");
+    // The app is built into the gateway: it is there whatever the working directory.
+    assert!(page.contains("<script type=\"module\""), "{page}");
     // A client is not a trusted proxy: the id it picks is replaced by the gateway's own.
     let given = Request::get(format!("{}/", stack.url()))
         .header("x-request-id", "abc-123")

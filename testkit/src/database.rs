@@ -88,6 +88,27 @@ impl TestDatabase {
         self.postgres.is_some()
     }
 
+    /// The number a test's query (`SELECT … AS n`, with `$1` bound to
+    /// `value` when given) reads straight from the database, past the
+    /// service under test: what it stored, not what it answers.
+    pub async fn scalar(&self, query: &'static str, value: Option<&str>) -> i64 {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let mut connection = AnyConnection::connect(&self.url).await.unwrap();
+        let mut query = sqlx::query(query);
+        if let Some(value) = value {
+            query = query.bind(value.to_owned());
+        }
+        let n = query
+            .fetch_one(&mut connection)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap();
+        let _ = connection.close().await;
+        n
+    }
+
     /// Drops the PostgreSQL database, closing what is still connected to it.
     /// Tests leave theirs for CI to drop; the benchmark, whose databases are
     /// large, calls this. A SQLite file's directory goes when the value is dropped.

@@ -144,23 +144,8 @@ impl TestAuth {
     /// The count `query` (`SELECT COUNT(*) AS n …`, with `$1` bound to
     /// `value` when it has one) gives, straight from the database.
     pub async fn count(&self, query: &'static str, value: &str) -> i64 {
-        use sqlx::{Connection, Row};
-        sqlx::any::install_default_drivers();
-        let mut connection = sqlx::AnyConnection::connect(&self._database.url)
-            .await
-            .unwrap();
-        let mut query = sqlx::query(query);
-        if !value.is_empty() {
-            query = query.bind(value.to_owned());
-        }
-        let count = query
-            .fetch_one(&mut connection)
-            .await
-            .unwrap()
-            .try_get("n")
-            .unwrap();
-        let _ = connection.close().await;
-        count
+        let value = Some(value).filter(|value| !value.is_empty());
+        self._database.scalar(query, value).await
     }
 
     pub fn account_events(&self) -> AccountEventServiceClient<Channel> {

@@ -96,40 +96,22 @@ impl Stack {
 
 /// How many tasks `user_id` has, straight from the database.
 pub async fn stored_tasks(database: &TestDatabase, user_id: &str) -> i64 {
-    scalar(
-        database,
-        "SELECT COUNT(*) AS n FROM tasks WHERE user_id = $1",
-        Some(user_id),
-    )
-    .await
+    database
+        .scalar(
+            "SELECT COUNT(*) AS n FROM tasks WHERE user_id = $1",
+            Some(user_id),
+        )
+        .await
 }
 
 /// The sequence of the last account event the task service has handled.
 pub async fn account_event_cursor(database: &TestDatabase) -> i64 {
-    scalar(
-        database,
-        "SELECT sequence AS n FROM account_event_cursor WHERE id = 1",
-        None,
-    )
-    .await
-}
-
-async fn scalar(database: &TestDatabase, query: &'static str, value: Option<&str>) -> i64 {
-    use sqlx::{Connection, Row};
-    sqlx::any::install_default_drivers();
-    let mut connection = sqlx::AnyConnection::connect(&database.url).await.unwrap();
-    let mut query = sqlx::query(query);
-    if let Some(value) = value {
-        query = query.bind(value.to_owned());
-    }
-    let n = query
-        .fetch_one(&mut connection)
+    database
+        .scalar(
+            "SELECT sequence AS n FROM account_event_cursor WHERE id = 1",
+            None,
+        )
         .await
-        .unwrap()
-        .try_get("n")
-        .unwrap();
-    let _ = connection.close().await;
-    n
 }
 
 /// A task service checking tokens with the auth service at `auth`, on `database`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tonic::transport::Channel;
+use service_runtime::upstream::Upstream;
 use tonic_health::{
     pb::{HealthCheckRequest, health_check_response, health_client::HealthClient},
     server::HealthReporter,
@@ -11,8 +11,8 @@ use tonic_health::{
 
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
-async fn upstream_serving(channel: &Channel, service: &str) -> bool {
-    let mut client = HealthClient::new(channel.clone());
+async fn upstream_serving(upstream: &Upstream, service: &str) -> bool {
+    let mut client = HealthClient::new(upstream.clone());
     let check = client.check(HealthCheckRequest {
         service: service.to_owned(),
     });
@@ -22,17 +22,18 @@ async fn upstream_serving(channel: &Channel, service: &str) -> bool {
     )
 }
 
-/// Probes each `(service name, channel)` every second and reports it.
+/// Probes each `(service name, upstream)` every second (through the upstream's
+/// rotation, so any serving replica will do) and reports it.
 pub fn watch_upstreams(
     reporter: HealthReporter,
-    upstreams: Vec<(&'static str, Channel)>,
+    upstreams: Vec<(&'static str, Upstream)>,
 ) -> tokio::task::JoinHandle<()> {
     service_runtime::health::report(reporter, PROBE_INTERVAL, move || {
         let upstreams = upstreams.clone();
         async move {
             let mut states = Vec::with_capacity(upstreams.len());
-            for (name, channel) in &upstreams {
-                states.push((*name, upstream_serving(channel, name).await));
+            for (name, upstream) in &upstreams {
+                states.push((*name, upstream_serving(upstream, name).await));
             }
             states
         }

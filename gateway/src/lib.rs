@@ -32,16 +32,22 @@ pub async fn serve(
     const AUTH: &str = auth_service_server::SERVICE_NAME;
     const TASK: &str = task_service_server::SERVICE_NAME;
     let front = &config.front;
-    let pool = |variable, urls| {
-        proxy::Pool::new(
-            variable,
-            urls,
-            front.upstream_connections,
-            front.upstream_stream_connections,
-        )
+    let connections = service_runtime::upstream::Connections {
+        unary: front.upstream_connections,
+        streams: front.upstream_stream_connections,
     };
-    let auth = pool("AUTH_UPSTREAMS", &config.auth_upstreams)?;
-    let task = pool("TASK_UPSTREAMS", &config.task_upstreams)?;
+    let auth = proxy::upstream(
+        "AUTH_UPSTREAMS",
+        &config.auth_upstreams,
+        "the auth service",
+        connections,
+    )?;
+    let task = proxy::upstream(
+        "TASK_UPSTREAMS",
+        &config.task_upstreams,
+        "the task service",
+        connections,
+    )?;
     let port = listener
         .local_addr()
         .map_err(|error| StartError::other("the listener has no address", error))?
@@ -56,13 +62,13 @@ pub async fn serve(
     .accept_http1();
     let health_watch = health::watch_upstreams(
         server.health(),
-        vec![(AUTH, auth.channel()), (TASK, task.channel())],
+        vec![(AUTH, auth.clone()), (TASK, task.clone())],
     );
     // grpc-web is translated to gRPC on the forwarded routes only: tonic-web
     // answers other HTTP/1.1 requests with 400, and those are the web app's.
-    let forward = |pool, name| {
-        GrpcWebLayer::new().layer(proxy::Upstream::new(
-            pool,
+    let forward = |upstream, name| {
+        GrpcWebLayer::new().layer(proxy::Forward::new(
+            upstream,
             name,
             front.call_timeout,
             front.max_request_bytes,

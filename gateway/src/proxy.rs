@@ -1,33 +1,27 @@
-//! Forwarding of gRPC calls to an upstream service, without decoding the
-//! messages: request and response bodies stream through as they are, so
-//! server streaming (WatchTasks) passes and the gateway stays cheap.
-//!
-//! One client must not be able to stall everyone else's calls through the
-//! HTTP/2 connections the gateway shares among them (`Pool`): long-lived
-//! streams and unary calls travel on separate connections, several of each,
-//! so streams filling a connection's stream limit cannot hold up unary calls;
-//! and each stream's flow-control window is small beside its connection's,
-//! so a stream whose reader stopped holds back only its own 64 KiB.
+//! Forwarding of gRPC calls to an upstream service's replicas, without
+//! decoding the messages: a request (one message in every RPC here) is read
+//! whole, within the size limit and the deadline, so it can be sent again to
+//! another replica (`service_runtime::upstream` balances, fails over and
+//! retries); answers stream through as they are, so server streaming
+//! (WatchTasks) passes and the gateway stays cheap. What may be retried
+//! after it could have run is decided here, by method.
 
 use std::{
     convert::Infallible,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
     task::{Context, Poll},
     time::Duration,
 };
 
 use futures::future::BoxFuture;
 use http::{HeaderName, Request, Response, header};
-use service_runtime::{StartError, client_address::TrustedProxies};
-use tonic::{
-    Status,
-    body::Body,
-    transport::{Channel, Endpoint},
+use http_body_util::BodyExt;
+use service_runtime::{
+    StartError,
+    client_address::TrustedProxies,
+    upstream::{Calls, Connections, Upstream},
 };
-use tower::{Service, ServiceExt};
+use tonic::{Status, body::Body};
+use tower::Service;
 
 /// Headers that belong to one hop; HTTP/2 upstreams refuse most of them.
 /// `content-length` goes too: grpc-web-text bodies shrink when tonic-web
@@ -43,26 +37,26 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
-/// One upstream service (possibly several replicas behind each channel of its pool).
+/// One upstream service, as the gateway forwards to it.
 #[derive(Clone, Debug)]
-pub(crate) struct Upstream {
-    pool: Pool,
+pub(crate) struct Forward {
+    upstream: Upstream,
     name: &'static str,
     call_timeout: Duration,
     max_request_bytes: usize,
     trusted_proxies: TrustedProxies,
 }
 
-impl Upstream {
+impl Forward {
     pub fn new(
-        pool: Pool,
+        upstream: Upstream,
         name: &'static str,
         call_timeout: Duration,
         max_request_bytes: usize,
         trusted_proxies: TrustedProxies,
     ) -> Self {
         Self {
-            pool,
+            upstream,
             name,
             call_timeout,
             max_request_bytes,
@@ -72,12 +66,59 @@ impl Upstream {
 }
 
 /// Server-streaming methods: they live as long as the client wants, so the
-/// per-call deadline does not apply to them.
+/// per-call deadline does not apply to them, and they get connections of their own.
 fn is_streaming(path: &str) -> bool {
     path.ends_with("/WatchTasks")
 }
 
-impl<B> Service<Request<B>> for Upstream
+/// Calls that may run twice without harm: reads, and a CreateTask that
+/// carries a `request_id` (the task service answers a repeat with the task
+/// the first one made). Anything else that may have run is not retried.
+fn is_idempotent(path: &str, body: &[u8]) -> bool {
+    use proto::{auth::v1::auth_service_server, task::v1::task_service_server};
+    let Some((service, method)) = path.trim_start_matches('/').split_once('/') else {
+        return false;
+    };
+    match (service, method) {
+        (task_service_server::SERVICE_NAME, "GetTask" | "ListTasks" | "WatchTasks") => true,
+        (auth_service_server::SERVICE_NAME, "GetCurrentUser") => true,
+        (task_service_server::SERVICE_NAME, "CreateTask") => carries_request_id(body),
+        _ => false,
+    }
+}
+
+/// Whether an encoded CreateTask request (one uncompressed gRPC message)
+/// names a `request_id`; a compressed or unreadable one counts as not.
+fn carries_request_id(body: &[u8]) -> bool {
+    use prost::Message;
+    let Some((&[0, ..], message)) = body.split_at_checked(5) else {
+        return false;
+    };
+    proto::task::v1::CreateTaskRequest::decode(message)
+        .is_ok_and(|request| !request.request_id.is_empty())
+}
+
+/// The upstream of `name` ("the task service") over the replicas `urls`,
+/// named by the setting `setting`.
+pub(crate) fn upstream(
+    setting: &str,
+    urls: &[String],
+    name: &'static str,
+    connections: Connections,
+) -> Result<Upstream, StartError> {
+    Upstream::new(
+        setting,
+        urls,
+        name,
+        Calls {
+            streaming: is_streaming,
+            idempotent: is_idempotent,
+        },
+        connections,
+    )
+}
+
+impl<B> Service<Request<B>> for Forward
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -91,9 +132,9 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let upstream = self.clone();
+        let forward = self.clone();
         Box::pin(async move {
-            Ok(upstream
+            Ok(forward
                 .forward(request)
                 .await
                 .unwrap_or_else(Status::into_http))
@@ -101,7 +142,7 @@ where
     }
 }
 
-impl Upstream {
+impl Forward {
     async fn forward<B>(self, request: Request<B>) -> Result<Response<Body>, Status>
     where
         B: http_body::Body<Data = bytes::Bytes> + Send + Unpin + 'static,
@@ -131,207 +172,88 @@ impl Upstream {
                 parts.headers.remove(FORWARDED_FOR);
             }
         }
-        // Bodies are cut off at the limit as they stream.
-        let exceeded = Arc::new(AtomicBool::new(false));
-        let body = ForwardedBody {
-            inner: http_body_util::Limited::new(body, self.max_request_bytes),
-            exceeded: Arc::clone(&exceeded),
-        };
-        let request = Request::from_parts(parts, Body::new(body));
-        let call = self.pool.pick(streaming).oneshot(request);
-        let response = if streaming {
-            call.await
+        // The whole request (one message in every RPC here) is read first,
+        // up to the limit, so it can go to another replica if the first
+        // cannot take it. The deadline covers the reading, streams' too: a
+        // client that trickles its request cannot hold a call open forever.
+        let deadline = tokio::time::Instant::now() + self.call_timeout;
+        let too_slow =
+            |_| Status::deadline_exceeded(format!("{} did not answer in time", self.name));
+        let limited = http_body_util::Limited::new(body, self.max_request_bytes);
+        let body = tokio::time::timeout_at(deadline, limited.collect())
+            .await
+            .map_err(too_slow)?
+            .map_err(|error| {
+                if error.is::<http_body_util::LengthLimitError>() {
+                    Status::resource_exhausted(format!(
+                        "request is larger than the gateway's limit of {} bytes",
+                        self.max_request_bytes
+                    ))
+                } else {
+                    Status::cancelled("the request was not received whole")
+                }
+            })?
+            .to_bytes();
+        let call = self.upstream.call(parts, body);
+        let mut response = if streaming {
+            call.await?
         } else {
-            tokio::time::timeout(self.call_timeout, call)
+            tokio::time::timeout_at(deadline, call)
                 .await
-                .map_err(|_| {
-                    Status::deadline_exceeded(format!("{} did not answer in time", self.name))
-                })?
+                .map_err(too_slow)??
         };
-        match response {
-            Ok(mut response) => {
-                // An upstream that refused to decode the request answers in
-                // tonic's codes; clients get the contract's.
-                service_runtime::limits::contract_status(response.headers_mut());
-                Ok(response.map(Body::new))
-            }
-            Err(_) if exceeded.load(Ordering::Relaxed) => Err(Status::resource_exhausted(format!(
-                "request is larger than the gateway's limit of {} bytes",
-                self.max_request_bytes
-            ))),
-            Err(error) => {
-                tracing::warn!(upstream = self.name, error = ?error, "upstream unreachable");
-                Err(Status::unavailable(format!(
-                    "{} is unavailable; retry shortly",
-                    self.name
-                )))
-            }
-        }
+        // An upstream that refused to decode the request answers in
+        // tonic's codes; clients get the contract's.
+        service_runtime::limits::contract_status(response.headers_mut());
+        Ok(response)
     }
-}
-
-/// A request body on its way upstream: limited in size (remembering when the
-/// limit was hit), with the end of the stream passed on exactly, and without
-/// the incoming size hint, which for grpc-web-text is the base64 length, not
-/// the decoded one, and must not become the upstream's content-length.
-struct ForwardedBody<B> {
-    inner: http_body_util::Limited<B>,
-    exceeded: Arc<AtomicBool>,
-}
-
-impl<B> http_body::Body for ForwardedBody<B>
-where
-    B: http_body::Body<Data = bytes::Bytes> + Unpin,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Data = bytes::Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, Self::Error>>> {
-        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Err(error))) = &polled
-            && error.is::<http_body_util::LengthLimitError>()
-        {
-            self.exceeded.store(true, Ordering::Relaxed);
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-}
-
-/// Flow-control window of each stream to an upstream: HTTP/2's own default.
-const STREAM_WINDOW: u32 = 64 * 1024;
-/// Flow-control window of each connection to an upstream: room for as many
-/// full stream windows as the services' default `MAX_STREAMS_PER_CONNECTION`
-/// (256), so streams that stop being read cannot use the connection's up.
-const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
-
-/// HTTP/2 connections to one upstream service: `unary` for unary calls and
-/// `streams` for server streams, each a set of balanced channels over all
-/// replicas, taken in turn.
-#[derive(Clone, Debug)]
-pub(crate) struct Pool {
-    unary: Connections,
-    streams: Connections,
-}
-
-/// Channels used in turn.
-#[derive(Clone, Debug)]
-struct Connections {
-    channels: Arc<[Channel]>,
-    next: Arc<AtomicUsize>,
-}
-
-impl Connections {
-    fn new(count: usize, endpoints: &[Endpoint]) -> Self {
-        Self {
-            channels: (0..count.max(1))
-                .map(|_| Channel::balance_list(endpoints.iter().cloned()))
-                .collect(),
-            next: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    fn next(&self) -> Channel {
-        let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        self.channels[turn % self.channels.len()].clone()
-    }
-}
-
-impl Pool {
-    /// A pool over `urls`, the replicas named by the setting `variable`, that
-    /// connects lazily: `connections` for unary calls and `stream_connections`
-    /// for streams, to each replica.
-    pub fn new(
-        variable: &str,
-        urls: &[String],
-        connections: usize,
-        stream_connections: usize,
-    ) -> Result<Self, StartError> {
-        let endpoints = endpoints(variable, urls)?;
-        Ok(Self {
-            unary: Connections::new(connections, &endpoints),
-            streams: Connections::new(stream_connections, &endpoints),
-        })
-    }
-
-    /// The channel for the next call.
-    fn pick(&self, streaming: bool) -> Channel {
-        if streaming {
-            self.streams.next()
-        } else {
-            self.unary.next()
-        }
-    }
-
-    /// A channel for the gateway's own calls (health checks).
-    pub fn channel(&self) -> Channel {
-        self.unary.next()
-    }
-}
-
-/// The endpoints of `urls`, the replicas named by the setting `variable`.
-fn endpoints(variable: &str, urls: &[String]) -> Result<Vec<Endpoint>, StartError> {
-    let endpoints = urls
-        .iter()
-        .map(|url| url.trim())
-        .filter(|url| !url.is_empty())
-        .map(|url| {
-            Endpoint::from_shared(url.to_owned())
-                .map(|endpoint| {
-                    endpoint
-                        .connect_timeout(Duration::from_secs(2))
-                        .tcp_nodelay(true)
-                        .initial_stream_window_size(STREAM_WINDOW)
-                        .initial_connection_window_size(CONNECTION_WINDOW)
-                        // A replica that vanished without closing is noticed, streams or not.
-                        .http2_keep_alive_interval(Duration::from_secs(30))
-                        .keep_alive_timeout(Duration::from_secs(10))
-                        .keep_alive_while_idle(true)
-                })
-                .map_err(|error| {
-                    StartError::Config(format!("{variable}: {url:?} is not a valid URL: {error}"))
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if endpoints.is_empty() {
-        return Err(StartError::Config(format!(
-            "{variable} is not set: the gateway needs the URLs of the service's replicas \
-             (comma-separated, e.g. http://127.0.0.1:50051); to run the whole stack in one \
-             process, run `cargo run --release` (the todo-stack binary) instead"
-        )));
-    }
-    Ok(endpoints)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
-    #[tokio::test]
-    async fn streams_and_unary_calls_have_connections_of_their_own() {
-        let urls = ["http://127.0.0.1:1".to_owned()];
-        let pool = Pool::new("TEST", &urls, 3, 2).unwrap();
-        assert_eq!(
-            (pool.unary.channels.len(), pool.streams.channels.len()),
-            (3, 2)
-        );
-        let none = Pool::new("TEST", &urls, 0, 0).unwrap();
-        assert_eq!(
-            (none.unary.channels.len(), none.streams.channels.len()),
-            (1, 1),
-            "at least one of each"
-        );
-        let error = Pool::new("TASK_UPSTREAMS", &[" ".to_owned()], 1, 1).unwrap_err();
-        assert!(
-            error.to_string().contains("TASK_UPSTREAMS is not set"),
-            "{error}"
-        );
+    fn framed(message: &impl Message) -> Vec<u8> {
+        let encoded = message.encode_to_vec();
+        let mut body = vec![0];
+        body.extend_from_slice(&u32::try_from(encoded.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(&encoded);
+        body
+    }
+
+    #[test]
+    fn only_calls_that_may_run_twice_are_idempotent() {
+        use proto::task::v1::CreateTaskRequest;
+        let create = "/todo.task.v1.TaskService/CreateTask";
+        let with_id = framed(&CreateTaskRequest {
+            request_id: "r-1".into(),
+            ..Default::default()
+        });
+        let without_id = framed(&CreateTaskRequest::default());
+        assert!(is_idempotent(create, &with_id));
+        assert!(!is_idempotent(create, &without_id));
+        let mut compressed = with_id.clone();
+        compressed[0] = 1;
+        assert!(!is_idempotent(create, &compressed), "compressed: unread, so not retried");
+        assert!(!is_idempotent(create, &with_id[..3]), "truncated");
+        for read in [
+            "/todo.task.v1.TaskService/GetTask",
+            "/todo.task.v1.TaskService/ListTasks",
+            "/todo.auth.v1.AuthService/GetCurrentUser",
+        ] {
+            assert!(is_idempotent(read, &[]), "{read}");
+        }
+        for write in [
+            "/todo.task.v1.TaskService/UpdateTask",
+            "/todo.task.v1.TaskService/DeleteTask",
+            "/todo.auth.v1.AuthService/Login",
+            "/todo.auth.v1.AuthService/RefreshToken",
+            "/todo.auth.v1.AuthService/SignUp",
+            "/elsewhere.Service/GetTask",
+            "no-slash",
+        ] {
+            assert!(!is_idempotent(write, &with_id), "{write}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! is only its domain: the process around `serve` (logging, signals, exit
 //! codes), the shared configuration flags, the gRPC server (per-RPC logging,
 //! health, reflection, graceful stop), the database for both engines, how
-//! errors reach clients, and bearer tokens. Also `grpc-health-probe`, a
+//! errors reach clients, bearer tokens, and calls to
+//! another service's replicas (`upstream`). Also `grpc-health-probe`, a
 //! container health check.
 
 pub mod bearer;
@@ -23,6 +24,7 @@ pub mod shutdown;
 pub mod start;
 pub mod status;
 pub mod telemetry;
+pub mod upstream;
 
 pub use server::GrpcServer;
 pub use start::StartError;

@@ -78,7 +78,7 @@ pub async fn run(
     auth_config.storage.database_url = None;
     task_config.storage.data_dir = config.data_dir.clone();
     task_config.storage.database_url = None;
-    task_config.auth_url = auth_url.clone();
+    task_config.auth_url = vec![auth_url.clone()];
     // Links in mail lead to this stack's web app unless APP_URL says otherwise.
     if std::env::var_os("APP_URL").is_none() {
         auth_config.app_url = if gateway_addr.ip().is_unspecified() {

@@ -22,21 +22,13 @@ use proto::auth::v1::{
     account_event_service_client::AccountEventServiceClient,
 };
 use rand::Rng;
-use service_runtime::StartError;
-use tonic::transport::{Channel, Endpoint};
+use service_runtime::upstream::Upstream;
 
 use crate::{auth_layer::TokenValidator, error::Error, events::Events, store::Store, task::UserId};
 
 /// The first wait before reconnecting, doubled after each failure up to the longest.
 const FIRST_RETRY: Duration = Duration::from_millis(200);
 const LONGEST_RETRY: Duration = Duration::from_secs(5);
-/// How long connecting may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// A silent connection is pinged this often and dropped when an answer
-/// takes longer than the timeout: a vanished auth service is noticed
-/// instead of the stream hanging forever.
-const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(30);
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why following stopped for a while.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +44,7 @@ enum Interruption {
 /// The follower of one task service replica.
 #[derive(Debug)]
 pub struct Follower {
-    client: AccountEventServiceClient<Channel>,
+    client: AccountEventServiceClient<Upstream>,
     store: Store,
     events: Events,
     validator: TokenValidator,
@@ -62,30 +54,18 @@ pub struct Follower {
 }
 
 impl Follower {
-    /// A follower of the auth service at `auth_url`, acting on `store`, the
-    /// watches of `events` and the answers of `validator`. It connects when run.
-    pub fn new(
-        auth_url: &str,
-        store: Store,
-        events: Events,
-        validator: TokenValidator,
-    ) -> Result<Self, StartError> {
-        let channel = Endpoint::from_shared(auth_url.to_owned())
-            .map_err(|error| {
-                StartError::Config(format!("AUTH_URL {auth_url:?} is not a valid URL: {error}"))
-            })?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .http2_keep_alive_interval(KEEPALIVE_INTERVAL)
-            .keep_alive_timeout(KEEPALIVE_TIMEOUT)
-            .connect_lazy();
-        Ok(Self {
-            client: AccountEventServiceClient::new(channel),
+    /// A follower of the auth service's replicas of `auth`, acting on
+    /// `store`, the watches of `events` and the answers of `validator`. It
+    /// connects when run.
+    pub fn new(auth: Upstream, store: Store, events: Events, validator: TokenValidator) -> Self {
+        Self {
+            client: AccountEventServiceClient::new(auth),
             store,
             events,
             validator,
             interrupted: false,
             retry: FIRST_RETRY,
-        })
+        }
     }
 
     /// Follows the events for good; the caller drops (or aborts) it to stop.

@@ -14,8 +14,8 @@ use std::{
 
 use futures::future::BoxFuture;
 use proto::auth::v1::{ValidateTokenRequest, token_service_client::TokenServiceClient};
-use service_runtime::StartError;
-use tonic::{Code, Status, server::NamedService, transport::Channel};
+use service_runtime::upstream::Upstream;
+use tonic::{Code, Status, server::NamedService};
 use tower::{Layer, Service};
 
 use crate::error::Error;
@@ -60,7 +60,7 @@ struct Answer {
 /// at the same time and a logout is enforced as promptly.
 #[derive(Clone)]
 pub struct TokenValidator {
-    client: TokenServiceClient<Channel>,
+    client: TokenServiceClient<Upstream>,
     /// A revoked session is refused at most this long after its logout.
     cache: moka::future::Cache<String, Answer>,
     refresh_after: Duration,
@@ -81,15 +81,11 @@ impl std::fmt::Debug for TokenValidator {
 }
 
 impl TokenValidator {
-    pub fn new(auth_url: &str, cache_ttl: Duration) -> Result<Self, StartError> {
-        let channel = Channel::from_shared(auth_url.to_owned())
-            .map_err(|error| {
-                StartError::Config(format!("AUTH_URL {auth_url:?} is not a valid URL: {error}"))
-            })?
-            .connect_timeout(VALIDATE_DEADLINE)
-            .connect_lazy();
-        Ok(Self {
-            client: TokenServiceClient::new(channel),
+    /// A validator asking the auth service's replicas of `auth`, trusting an
+    /// answer for `cache_ttl`.
+    pub fn new(auth: Upstream, cache_ttl: Duration) -> Self {
+        Self {
+            client: TokenServiceClient::new(auth),
             cache: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(cache_ttl)
@@ -102,7 +98,7 @@ impl TokenValidator {
                 .max_capacity(100_000)
                 .time_to_live(cache_ttl.saturating_add(VALIDATE_DEADLINE * 2))
                 .build(),
-        })
+        }
     }
 
     /// Who `access_token` belongs to. Invalid: UNAUTHENTICATED; the auth

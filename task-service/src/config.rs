@@ -22,9 +22,11 @@ pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// Where the auth service's TokenService answers.
-    #[arg(long, env = "AUTH_URL", default_value = "http://127.0.0.1:50051")]
-    pub auth_url: String,
+    /// Where the auth service's replicas answer (TokenService and account
+    /// events): comma-separated URLs, or `dns:///host:port` (re-resolved
+    /// every 5 s, e.g. a Kubernetes headless Service).
+    #[arg(long, env = "AUTH_URL", value_delimiter = ',', default_value = "http://127.0.0.1:50051")]
+    pub auth_url: Vec<String>,
 
     /// How long a validated token is trusted before the auth service is asked
     /// again; a logout takes effect here within this time.

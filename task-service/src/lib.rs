@@ -27,6 +27,7 @@ use service_runtime::{
     GrpcServer, StartError,
     database::{Database, Dialect, Migrations},
     limits::ContractStatusLayer,
+    upstream::{Calls, Connections, Upstream},
 };
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::service::Routes;
@@ -42,6 +43,24 @@ static MIGRATIONS: Migrations = Migrations {
 /// Largest request message decoded; bigger ones are RESOURCE_EXHAUSTED.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
+/// The auth service's replicas at `urls`. Everything the task service asks
+/// of them (ValidateToken, WatchAccountEvents) is a read, so may be retried.
+fn auth_upstream(urls: &[String]) -> Result<Upstream, StartError> {
+    Upstream::new(
+        "AUTH_URL",
+        urls,
+        "the auth service",
+        Calls {
+            streaming: |path| path.ends_with("/WatchAccountEvents"),
+            idempotent: |_, _| true,
+        },
+        Connections {
+            unary: 2,
+            streams: 1,
+        },
+    )
+}
+
 /// Runs the task service on `listener` until `shutdown` resolves; calls in
 /// flight then finish before this returns.
 pub async fn serve(
@@ -49,7 +68,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let validator = auth_layer::TokenValidator::new(&config.auth_url, config.token_cache_ttl)?;
+    let auth = auth_upstream(&config.auth_url)?;
+    let validator = auth_layer::TokenValidator::new(auth.clone(), config.token_cache_ttl);
     let url = config.storage.url("tasks.sqlite3")?;
     let database = Database::open(&url, &MIGRATIONS).await?;
     let store = store::Store::new(database.pool.clone());
@@ -67,12 +87,8 @@ pub async fn serve(
         max_tasks_per_user: config.max_tasks_per_user,
         max_watches_per_user: config.max_watches_per_user,
     };
-    let follower = account_events::Follower::new(
-        &config.auth_url,
-        store.clone(),
-        events.clone(),
-        validator.clone(),
-    )?;
+    let follower =
+        account_events::Follower::new(auth, store.clone(), events.clone(), validator.clone());
     let api = grpc::TaskApi::new(tasks::Tasks::new(
         store,
         events.clone(),
@@ -88,7 +104,7 @@ pub async fn serve(
         &config.server,
     )
     .database(database);
-    tracing::info!(auth_url = %config.auth_url, "tasks are checked with the auth service");
+    tracing::info!(auth_url = ?config.auth_url, "tasks are checked with the auth service");
     // Every TaskService call is authenticated; health and reflection are not.
     // The decoding limit is set on the generated server, before wrapping;
     // the largest valid request is under 8 KiB.

@@ -157,7 +157,7 @@ fn start_tasks(
 ) -> Running {
     let mut config: task_service::Config = service_runtime::config::defaults();
     config.storage.database_url = Some(database.url.clone());
-    config.auth_url = format!("http://{auth}");
+    config.auth_url = vec![format!("http://{auth}")];
     configure(&mut config);
     Running::spawn(listener, |listener, stopped| {
         task_service::serve(config, listener, async {

@@ -122,7 +122,7 @@ pub async fn start_tasks(
 ) -> Running {
     let mut config: task_service::Config = service_runtime::config::defaults();
     config.storage.database_url = Some(database.url.clone());
-    config.auth_url = format!("http://{auth}");
+    config.auth_url = vec![format!("http://{auth}")];
     configure(&mut config);
     Running::spawn(testkit::listener().await, |listener, stopped| {
         task_service::serve(config, listener, async {

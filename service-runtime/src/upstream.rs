@@ -1,0 +1,685 @@
+//! Calls to another service's replicas: the one mechanism behind the
+//! gateway's upstreams and the task service's auth service.
+//!
+//! A setting names the replicas as a comma-separated list of URLs
+//! (`http://10.0.0.7:50051`) and `dns:///host:port` names, re-resolved every
+//! few seconds (a Kubernetes headless Service answers with one address per
+//! ready pod). Each replica is watched with `grpc.health.v1.Health/Watch` on
+//! a connection of its own, pinged twice a second, so one that stops
+//! answering, goes away or says NOT_SERVING (the first step of a graceful
+//! stop) leaves the rotation within about a second and returns once it
+//! answers SERVING. Calls go to the serving replicas in turn; when none is
+//! serving, to all of them, so an outage shows the callee's own answer.
+//!
+//! Retries are for calls that cannot have run twice: a call that never
+//! reached a replica (connection refused, or refused by a replica that was
+//! stopping) goes to another one; a call its caller marks idempotent also
+//! after `UNAVAILABLE` or a connection lost mid-call. Retries are paid from a
+//! budget (a fifth of recent calls, at least ten a second), so an outage
+//! cannot multiply the load on what is left. Every RPC of these services has
+//! a single request message, so request bodies are held until the answer
+//! starts and can be sent again.
+
+use std::{
+    collections::HashMap,
+    error::Error as StdError,
+    fmt,
+    net::SocketAddr,
+    sync::{
+        Arc, RwLock, Weak,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use futures_core::future::BoxFuture;
+use http::{Request, Response, request::Parts};
+use http_body_util::{BodyExt, Full};
+use tonic::{
+    Status,
+    body::Body,
+    transport::{Channel, Endpoint},
+};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+use tower::{
+    Service, ServiceExt,
+    retry::budget::{Budget, TpsBudget},
+};
+
+use crate::start::StartError;
+
+/// How often `dns:///` names are resolved again.
+const RESOLVE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a replica's health connection is pinged, and how long the
+/// answer may take: a replica that stopped answering leaves within about a second.
+const HEALTH_PING_INTERVAL: Duration = Duration::from_millis(500);
+const HEALTH_PING_TIMEOUT: Duration = Duration::from_millis(800);
+/// Waits between attempts to watch a replica's health that could not start.
+const HEALTH_RETRY_MIN: Duration = Duration::from_millis(100);
+const HEALTH_RETRY_MAX: Duration = Duration::from_secs(1);
+/// Attempts of one call, the first included, whatever the number of replicas.
+const MAX_ATTEMPTS: usize = 3;
+/// Flow-control window of each stream to a replica: HTTP/2's own default.
+const STREAM_WINDOW: u32 = 64 * 1024;
+/// Flow-control window of each connection to a replica: room for as many
+/// full stream windows as the services' default `MAX_STREAMS_PER_CONNECTION`
+/// (256), so streams that stop being read cannot use the connection's up.
+const CONNECTION_WINDOW: u32 = 256 * STREAM_WINDOW;
+
+/// What the caller knows of its calls, by gRPC path (`/package.Service/Method`).
+#[derive(Clone, Copy, Debug)]
+pub struct Calls {
+    /// Server streams: they travel on connections of their own, so streams
+    /// filling a connection's stream limit cannot hold up unary calls.
+    pub streaming: fn(&str) -> bool,
+    /// Calls that may run twice without harm, given their encoded request
+    /// (gRPC framing included): retried after `UNAVAILABLE` or a lost
+    /// connection too.
+    pub idempotent: fn(&str, &[u8]) -> bool,
+}
+
+/// How many connections each replica gets.
+#[derive(Clone, Copy, Debug)]
+pub struct Connections {
+    /// For unary calls, used in turn.
+    pub unary: usize,
+    /// For server streams, used in turn.
+    pub streams: usize,
+}
+
+/// The replicas of one service, balanced, health-checked and retried as
+/// the module says. Cheap to clone; its background tasks end when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct Upstream {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// As people read it: "the auth service".
+    name: &'static str,
+    calls: Calls,
+    connections: Connections,
+    replicas: RwLock<Arc<[Arc<Replica>]>>,
+    next: AtomicUsize,
+    budget: TpsBudget,
+    /// The replicas named by URL; those resolved from names join them.
+    fixed: Vec<String>,
+    resolver: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+/// How names become addresses: the system's resolver, except in tests.
+type Lookup =
+    Arc<dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
+
+fn system_lookup() -> Lookup {
+    Arc::new(|name| {
+        Box::pin(async move { Ok(tokio::net::lookup_host(name).await?.collect()) })
+    })
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let replicas = self.replicas();
+        f.debug_struct("Upstream")
+            .field("name", &self.shared.name)
+            .field(
+                "replicas",
+                &replicas
+                    .iter()
+                    .map(|replica| (&replica.uri, replica.is_serving()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(resolver) = self.resolver.get() {
+            resolver.abort();
+        }
+    }
+}
+
+/// One replica: its connections and whether its health watch says it serves.
+struct Replica {
+    uri: String,
+    unary: Box<[Channel]>,
+    streams: Box<[Channel]>,
+    next: AtomicUsize,
+    serving: Arc<AtomicBool>,
+    watch: tokio::task::AbortHandle,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.watch.abort();
+    }
+}
+
+impl Replica {
+    fn new(name: &'static str, uri: String, connections: Connections) -> Result<Self, String> {
+        let endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|error| format!("{uri:?} is not a valid URL: {error}"))?
+            .connect_timeout(Duration::from_secs(2))
+            .tcp_nodelay(true)
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            // A replica that vanished without closing is noticed, streams or not.
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(true);
+        let channels = |count: usize| {
+            (0..count.max(1))
+                .map(|_| endpoint.connect_lazy())
+                .collect::<Box<[_]>>()
+        };
+        let health = endpoint
+            .clone()
+            .connect_timeout(HEALTH_RETRY_MAX)
+            .http2_keep_alive_interval(HEALTH_PING_INTERVAL)
+            .keep_alive_timeout(HEALTH_PING_TIMEOUT)
+            .connect_lazy();
+        let serving = Arc::new(AtomicBool::new(false));
+        let watch = tokio::spawn(watch_health(name, uri.clone(), health, Arc::clone(&serving)));
+        Ok(Self {
+            unary: channels(connections.unary),
+            streams: channels(connections.streams),
+            uri,
+            next: AtomicUsize::new(0),
+            serving,
+            watch: watch.abort_handle(),
+        })
+    }
+
+    fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Relaxed)
+    }
+
+    fn channel(&self, streaming: bool) -> Channel {
+        let channels = if streaming {
+            &self.streams
+        } else {
+            &self.unary
+        };
+        channels[self.next.fetch_add(1, Ordering::Relaxed) % channels.len()].clone()
+    }
+}
+
+/// Follows one replica's health until aborted: SERVING puts it in the
+/// rotation, anything else (NOT_SERVING, the watch ending, the connection
+/// failing or missing its pings) takes it out.
+async fn watch_health(name: &'static str, uri: String, channel: Channel, serving: Arc<AtomicBool>) {
+    let set = |now: bool| {
+        if serving.swap(now, Ordering::Relaxed) != now {
+            if now {
+                tracing::info!(upstream = name, replica = %uri, "replica serving: in the rotation");
+            } else {
+                tracing::warn!(upstream = name, replica = %uri, "replica not serving: out of the rotation");
+            }
+        }
+    };
+    let mut wait = HEALTH_RETRY_MIN;
+    loop {
+        let watched = HealthClient::new(channel.clone())
+            .watch(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await;
+        if let Ok(response) = watched {
+            let mut updates = response.into_inner();
+            while let Ok(Some(update)) = updates.message().await {
+                set(update.status() == ServingStatus::Serving);
+                wait = HEALTH_RETRY_MIN;
+            }
+        }
+        set(false);
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(HEALTH_RETRY_MAX);
+    }
+}
+
+/// Where the replicas are: fixed URLs, and names to resolve.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Targets {
+    urls: Vec<String>,
+    /// `host:port` of each `dns:///host:port`.
+    names: Vec<String>,
+}
+
+impl Targets {
+    fn parse(setting: &str, list: &[String]) -> Result<Self, StartError> {
+        let mut targets = Self::default();
+        for entry in list.iter().map(|entry| entry.trim()).filter(|e| !e.is_empty()) {
+            if let Some(rest) = entry.strip_prefix("dns:") {
+                // dns:///host:port, or dns://resolver/host:port (the system's resolver is used).
+                let name = rest
+                    .strip_prefix("//")
+                    .and_then(|rest| rest.split_once('/'))
+                    .map_or(rest, |(_, name)| name);
+                let valid = name
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+                if !valid {
+                    return Err(StartError::Config(format!(
+                        "{setting}: {entry:?} names no host and port; write dns:///host:port"
+                    )));
+                }
+                targets.names.push(name.to_owned());
+            } else {
+                Endpoint::from_shared(entry.to_owned()).map_err(|error| {
+                    StartError::Config(format!("{setting}: {entry:?} is not a valid URL: {error}"))
+                })?;
+                targets.urls.push(entry.to_owned());
+            }
+        }
+        if targets.urls.is_empty() && targets.names.is_empty() {
+            return Err(StartError::Config(format!(
+                "{setting} is not set: it takes the replicas' URLs, comma-separated \
+                 (e.g. http://127.0.0.1:50051), or dns:///host:port"
+            )));
+        }
+        Ok(targets)
+    }
+}
+
+/// The URL of each address a name resolved to.
+fn resolved_urls(addresses: impl IntoIterator<Item = SocketAddr>) -> Vec<String> {
+    addresses
+        .into_iter()
+        .map(|address| format!("http://{address}"))
+        .collect()
+}
+
+impl Upstream {
+    /// The replicas `list` names (the value of the setting `setting`), for
+    /// `name`, the service as people read it ("the auth service"). Must be
+    /// called inside a tokio runtime: health watches and resolution start here.
+    pub fn new(
+        setting: &str,
+        list: &[String],
+        name: &'static str,
+        calls: Calls,
+        connections: Connections,
+    ) -> Result<Self, StartError> {
+        Self::resolving_with(
+            setting,
+            list,
+            name,
+            calls,
+            connections,
+            system_lookup(),
+            RESOLVE_INTERVAL,
+        )
+    }
+
+    fn resolving_with(
+        setting: &str,
+        list: &[String],
+        name: &'static str,
+        calls: Calls,
+        connections: Connections,
+        lookup: Lookup,
+        every: Duration,
+    ) -> Result<Self, StartError> {
+        let targets = Targets::parse(setting, list)?;
+        let upstream = Self {
+            shared: Arc::new(Shared {
+                name,
+                calls,
+                connections,
+                replicas: RwLock::new(Arc::from([])),
+                next: AtomicUsize::new(0),
+                budget: TpsBudget::new(Duration::from_secs(10), 10, 0.2),
+                fixed: targets.urls,
+                resolver: std::sync::OnceLock::new(),
+            }),
+        };
+        upstream.set_replicas(&[]);
+        if !targets.names.is_empty() {
+            let shared = Arc::downgrade(&upstream.shared);
+            let resolver = tokio::spawn(resolve(shared, targets.names, lookup, every));
+            let _ = upstream.shared.resolver.set(resolver.abort_handle());
+        }
+        Ok(upstream)
+    }
+
+    /// Makes the replicas the fixed ones plus `resolved`, keeping the
+    /// connections and health of those already known.
+    fn set_replicas(&self, resolved: &[String]) {
+        let current = self.replicas();
+        let known: HashMap<&str, &Arc<Replica>> = current
+            .iter()
+            .map(|replica| (replica.uri.as_str(), replica))
+            .collect();
+        let mut wanted = self.shared.fixed.clone();
+        wanted.extend(resolved.iter().cloned());
+        wanted.sort();
+        wanted.dedup();
+        let mut replicas = Vec::with_capacity(wanted.len());
+        for uri in wanted {
+            if let Some(replica) = known.get(uri.as_str()) {
+                replicas.push(Arc::clone(replica));
+                continue;
+            }
+            match Replica::new(self.shared.name, uri, self.shared.connections) {
+                Ok(replica) => replicas.push(Arc::new(replica)),
+                // Fixed URLs were checked at start; an address always makes a valid URL.
+                Err(error) => tracing::warn!(upstream = self.shared.name, %error, "replica skipped"),
+            }
+        }
+        let changed = replicas.len() != current.len()
+            || replicas.iter().zip(current.iter()).any(|(a, b)| a.uri != b.uri);
+        if changed {
+            tracing::info!(
+                upstream = self.shared.name,
+                replicas = ?replicas.iter().map(|replica| &replica.uri).collect::<Vec<_>>(),
+                "replicas"
+            );
+        }
+        *self.shared.replicas.write().unwrap_or_else(|poison| poison.into_inner()) =
+            Arc::from(replicas);
+    }
+
+    fn replicas(&self) -> Arc<[Arc<Replica>]> {
+        Arc::clone(&self.shared.replicas.read().unwrap_or_else(|poison| poison.into_inner()))
+    }
+
+    /// Whether any replica is serving.
+    pub fn is_serving(&self) -> bool {
+        self.replicas().iter().any(|replica| replica.is_serving())
+    }
+
+    /// The replicas' URLs, each with whether it is in the rotation.
+    pub fn replica_states(&self) -> Vec<(String, bool)> {
+        self.replicas()
+            .iter()
+            .map(|replica| (replica.uri.clone(), replica.is_serving()))
+            .collect()
+    }
+
+    /// The replica for the next attempt: the serving ones in turn, skipping
+    /// those already `tried`; all of them in turn when none serves.
+    fn pick(&self, tried: &[Arc<Replica>]) -> Option<Arc<Replica>> {
+        let replicas = self.replicas();
+        let untried = |replica: &&Arc<Replica>| !tried.iter().any(|seen| Arc::ptr_eq(seen, replica));
+        let serving: Vec<&Arc<Replica>> = replicas
+            .iter()
+            .filter(|replica| replica.is_serving())
+            .filter(untried)
+            .collect();
+        let candidates = if serving.is_empty() && !replicas.iter().any(|r| r.is_serving()) {
+            replicas.iter().filter(untried).collect()
+        } else {
+            serving
+        };
+        if candidates.is_empty() {
+            return None;
+        }
+        let turn = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        Some(Arc::clone(candidates[turn % candidates.len()]))
+    }
+
+    fn unavailable(&self) -> Status {
+        Status::unavailable(format!("{} is unavailable; retry shortly", self.shared.name))
+    }
+
+    /// Sends the call (`parts` and its whole encoded `body`) to a replica,
+    /// and to others as the module says, and returns the first answer that
+    /// is not retried. The answer's body streams from the replica.
+    pub async fn call(&self, parts: Parts, body: Bytes) -> Result<Response<Body>, Status> {
+        let path = parts.uri.path().to_owned();
+        let streaming = (self.shared.calls.streaming)(&path);
+        let idempotent = (self.shared.calls.idempotent)(&path, &body);
+        self.shared.budget.deposit();
+        let mut tried: Vec<Arc<Replica>> = Vec::new();
+        loop {
+            let Some(replica) = self.pick(&tried) else {
+                if tried.is_empty() {
+                    tracing::warn!(upstream = self.shared.name, "no replica is known");
+                }
+                return Err(self.unavailable());
+            };
+            let request = Request::from_parts(parts.clone(), Body::new(Full::new(body.clone())));
+            let answer = replica.channel(streaming).oneshot(request).await;
+            tried.push(Arc::clone(&replica));
+            let retry = match &answer {
+                Ok(response) => idempotent && is_unavailable(response),
+                Err(error) => idempotent || never_sent(error),
+            };
+            if retry && tried.len() < MAX_ATTEMPTS && self.shared.budget.withdraw() {
+                tracing::debug!(upstream = self.shared.name, replica = %replica.uri, %path, "retrying on another replica");
+                continue;
+            }
+            return answer.map_err(|error| {
+                tracing::warn!(upstream = self.shared.name, replica = %replica.uri, %path, error = %ErrorChain(&error), "replica unreachable");
+                self.unavailable()
+            });
+        }
+    }
+}
+
+/// A trailers-only answer of UNAVAILABLE: how a replica that cannot serve
+/// (no database, stopping) refuses a call.
+fn is_unavailable<B>(response: &Response<B>) -> bool {
+    response
+        .headers()
+        .get("grpc-status")
+        .is_some_and(|status| status.as_bytes() == b"14")
+}
+
+/// Whether a failed call certainly never ran: it was not sent (no
+/// connection, or the connection was gone), or the replica refused the
+/// stream unprocessed (REFUSED_STREAM, or beyond a graceful GOAWAY).
+fn never_sent(error: &(dyn StdError + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<tonic::ConnectError>() {
+            return true;
+        }
+        if let Some(error) = error.downcast_ref::<hyper::Error>()
+            && (error.is_canceled() || error.is_closed())
+        {
+            return true;
+        }
+        if let Some(error) = error.downcast_ref::<h2::Error>() {
+            let reason = error.reason();
+            if reason == Some(h2::Reason::REFUSED_STREAM)
+                || (error.is_go_away() && error.is_remote() && reason == Some(h2::Reason::NO_ERROR))
+            {
+                return true;
+            }
+        }
+        if let Some(error) = error.downcast_ref::<std::io::Error>()
+            && error.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// An error with its causes, for the log.
+struct ErrorChain<'a>(&'a (dyn StdError + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
+/// Resolves `names` now and `every` so often while the upstream lives.
+async fn resolve(shared: Weak<Shared>, names: Vec<String>, lookup: Lookup, every: Duration) {
+    let mut last: Option<Vec<String>> = None;
+    loop {
+        let mut urls = Vec::new();
+        let mut failed = false;
+        for name in &names {
+            match lookup(name.clone()).await {
+                Ok(addresses) => urls.extend(resolved_urls(addresses)),
+                Err(error) => {
+                    failed = true;
+                    tracing::warn!(%name, %error, "could not resolve; keeping the replicas known");
+                }
+            }
+        }
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        urls.sort();
+        urls.dedup();
+        // A failed lookup keeps what is known rather than dropping live replicas.
+        if !failed && last.as_ref() != Some(&urls) {
+            Upstream { shared }.set_replicas(&urls);
+            last = Some(urls);
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// For generated clients (`TokenServiceClient::new(upstream)`): the same
+/// calls, with the request body gathered first.
+impl Service<Request<Body>> for Upstream {
+    type Response = Response<Body>;
+    type Error = Box<dyn StdError + Send + Sync>;
+    type Future = BoxFuture<'static, Result<Response<Body>, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let upstream = self.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await?.to_bytes();
+            Ok(upstream.call(parts, body).await?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    const CALLS: Calls = Calls {
+        streaming: |_| false,
+        idempotent: |_, _| false,
+    };
+    const CONNECTIONS: Connections = Connections {
+        unary: 1,
+        streams: 1,
+    };
+
+    fn list(entries: &[&str]) -> Vec<String> {
+        entries.iter().map(|entry| (*entry).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn settings_name_urls_and_dns_names_or_are_refused() {
+        let targets = Targets::parse(
+            "X",
+            &list(&[" http://10.0.0.1:1 ", "dns:///auth.todo.svc:50051", "", "dns://8.8.8.8/a:1"]),
+        )
+        .unwrap();
+        assert_eq!(targets.urls, list(&["http://10.0.0.1:1"]));
+        assert_eq!(targets.names, list(&["auth.todo.svc:50051", "a:1"]));
+        for (entry, message) in [
+            ("dns:///auth", "X: \"dns:///auth\" names no host and port"),
+            ("dns:///:50051", "names no host and port"),
+            ("dns:///auth:port", "names no host and port"),
+            ("not a url", "X: \"not a url\" is not a valid URL"),
+        ] {
+            let error = Targets::parse("X", &list(&[entry])).unwrap_err().to_string();
+            assert!(error.contains(message), "{entry}: {error}");
+        }
+        let error = Targets::parse("AUTH_URL", &list(&[" ", ""])).unwrap_err().to_string();
+        assert!(error.contains("AUTH_URL is not set"), "{error}");
+    }
+
+    /// Answers for a name that change as the test says, counting lookups.
+    fn scripted(answers: Arc<Mutex<std::io::Result<Vec<SocketAddr>>>>) -> Lookup {
+        Arc::new(move |_| {
+            let answer = match &*answers.lock().unwrap() {
+                Ok(addresses) => Ok(addresses.clone()),
+                Err(error) => Err(std::io::Error::new(error.kind(), error.to_string())),
+            };
+            Box::pin(async move { answer })
+        })
+    }
+
+    async fn eventually(upstream: &Upstream, want: &[&str]) {
+        let want = list(want);
+        for _ in 0..200 {
+            let mut uris: Vec<String> =
+                upstream.replica_states().into_iter().map(|(uri, _)| uri).collect();
+            uris.sort();
+            if uris == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("replicas never became {want:?}: {:?}", upstream.replica_states());
+    }
+
+    #[tokio::test]
+    async fn names_are_resolved_again_and_the_replicas_follow() {
+        let address = |last: u8| SocketAddr::from(([10, 0, 0, last], 50051));
+        let answers = Arc::new(Mutex::new(Ok(vec![address(1), address(2)])));
+        let upstream = Upstream::resolving_with(
+            "AUTH_URL",
+            &list(&["http://10.9.9.9:1", "dns:///auth:50051"]),
+            "the auth service",
+            CALLS,
+            CONNECTIONS,
+            scripted(Arc::clone(&answers)),
+            Duration::from_millis(20),
+        )
+        .unwrap();
+        eventually(
+            &upstream,
+            &["http://10.0.0.1:50051", "http://10.0.0.2:50051", "http://10.9.9.9:1"],
+        )
+        .await;
+        let first = Arc::clone(&upstream.replicas()[0]);
+
+        // A pod goes, another comes: the fixed URL stays, the kept replica
+        // keeps its connections.
+        *answers.lock().unwrap() = Ok(vec![address(1), address(3)]);
+        eventually(
+            &upstream,
+            &["http://10.0.0.1:50051", "http://10.0.0.3:50051", "http://10.9.9.9:1"],
+        )
+        .await;
+        assert!(Arc::ptr_eq(&first, &upstream.replicas()[0]), "10.0.0.1 was kept, not rebuilt");
+
+        // A failed lookup drops nothing.
+        *answers.lock().unwrap() = Err(std::io::ErrorKind::TimedOut.into());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        eventually(
+            &upstream,
+            &["http://10.0.0.1:50051", "http://10.0.0.3:50051", "http://10.9.9.9:1"],
+        )
+        .await;
+
+        // Resolution stops with the upstream.
+        let resolver = upstream.shared.resolver.get().unwrap().clone();
+        drop(upstream);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(resolver.is_finished());
+    }
+}

@@ -6,10 +6,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p auth-service -p task-service -p gateway -p service-runtime --bins \
- && mkdir -p /out/web \
+ && mkdir -p /out \
  && cp target/release/auth-service target/release/task-service target/release/gateway \
-       target/release/grpc-health-probe /out/ \
- && if [ -d web/dist ]; then cp -r web/dist/. /out/web/; fi
+       target/release/grpc-health-probe /out/
 
 FROM debian:bookworm-slim AS base
 RUN apt-get update \
@@ -30,7 +29,6 @@ COPY --from=build /out/task-service /usr/local/bin/
 CMD ["task-service"]
 
 FROM base AS gateway
+# The web app (web/dist) is built into the gateway's binary.
 COPY --from=build /out/gateway /usr/local/bin/
-COPY --from=build /out/web/ /srv/web/
-ENV WEB_DIR=/srv/web
 CMD ["gateway"]

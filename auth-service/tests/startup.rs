@@ -99,3 +99,45 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
         ]
     );
 }
+
+#[tokio::test]
+async fn replicas_starting_together_on_a_new_database_migrate_it_once() {
+    let database = TestDatabase::create().await;
+    let dir = TempDir::new().unwrap();
+    let config = test_config(dir.path(), &database.url);
+    // Four replicas at the same moment, as a Deployment's pods start.
+    let mut replicas = Vec::new();
+    for _ in 0..4 {
+        let config = config.clone();
+        replicas.push(testkit::Running::spawn(
+            testkit::listener().await,
+            |listener, stopped| {
+                auth_service::serve(config, listener, async {
+                    let _ = stopped.await;
+                })
+            },
+        ));
+    }
+    for replica in &replicas {
+        eventually(Duration::from_secs(30), "every replica serving", || async {
+            (testkit::health(replica.channel(), "").await == ServingStatus::Serving).then_some(())
+        })
+        .await;
+    }
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|entry| {
+            entry.as_ref().unwrap().path().extension() == Some(std::ffi::OsStr::new("sql"))
+        })
+        .count();
+    assert_eq!(
+        database
+            .scalar("SELECT COUNT(*) AS n FROM _sqlx_migrations", None)
+            .await,
+        i64::try_from(migrations).unwrap(),
+        "each migration applied once"
+    );
+    for replica in replicas {
+        replica.stop().await;
+    }
+}

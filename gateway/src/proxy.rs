@@ -235,7 +235,10 @@ mod tests {
         assert!(!is_idempotent(create, &without_id));
         let mut compressed = with_id.clone();
         compressed[0] = 1;
-        assert!(!is_idempotent(create, &compressed), "compressed: unread, so not retried");
+        assert!(
+            !is_idempotent(create, &compressed),
+            "compressed: unread, so not retried"
+        );
         assert!(!is_idempotent(create, &with_id[..3]), "truncated");
         for read in [
             "/todo.task.v1.TaskService/GetTask",

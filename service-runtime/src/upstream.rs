@@ -117,9 +117,7 @@ type Lookup =
     Arc<dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<SocketAddr>>> + Send + Sync>;
 
 fn system_lookup() -> Lookup {
-    Arc::new(|name| {
-        Box::pin(async move { Ok(tokio::net::lookup_host(name).await?.collect()) })
-    })
+    Arc::new(|name| Box::pin(async move { Ok(tokio::net::lookup_host(name).await?.collect()) }))
 }
 
 impl fmt::Debug for Upstream {
@@ -186,7 +184,12 @@ impl Replica {
             .keep_alive_timeout(HEALTH_PING_TIMEOUT)
             .connect_lazy();
         let serving = Arc::new(AtomicBool::new(false));
-        let watch = tokio::spawn(watch_health(name, uri.clone(), health, Arc::clone(&serving)));
+        let watch = tokio::spawn(watch_health(
+            name,
+            uri.clone(),
+            health,
+            Arc::clone(&serving),
+        ));
         Ok(Self {
             unary: channels(connections.unary),
             streams: channels(connections.streams),
@@ -255,7 +258,11 @@ struct Targets {
 impl Targets {
     fn parse(setting: &str, list: &[String]) -> Result<Self, StartError> {
         let mut targets = Self::default();
-        for entry in list.iter().map(|entry| entry.trim()).filter(|e| !e.is_empty()) {
+        for entry in list
+            .iter()
+            .map(|entry| entry.trim())
+            .filter(|e| !e.is_empty())
+        {
             if let Some(rest) = entry.strip_prefix("dns:") {
                 // dns:///host:port, or dns://resolver/host:port (the system's resolver is used).
                 let name = rest
@@ -370,11 +377,16 @@ impl Upstream {
             match Replica::new(self.shared.name, uri, self.shared.connections) {
                 Ok(replica) => replicas.push(Arc::new(replica)),
                 // Fixed URLs were checked at start; an address always makes a valid URL.
-                Err(error) => tracing::warn!(upstream = self.shared.name, %error, "replica skipped"),
+                Err(error) => {
+                    tracing::warn!(upstream = self.shared.name, %error, "replica skipped")
+                }
             }
         }
         let changed = replicas.len() != current.len()
-            || replicas.iter().zip(current.iter()).any(|(a, b)| a.uri != b.uri);
+            || replicas
+                .iter()
+                .zip(current.iter())
+                .any(|(a, b)| a.uri != b.uri);
         if changed {
             tracing::info!(
                 upstream = self.shared.name,
@@ -382,12 +394,21 @@ impl Upstream {
                 "replicas"
             );
         }
-        *self.shared.replicas.write().unwrap_or_else(|poison| poison.into_inner()) =
-            Arc::from(replicas);
+        *self
+            .shared
+            .replicas
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner()) = Arc::from(replicas);
     }
 
     fn replicas(&self) -> Arc<[Arc<Replica>]> {
-        Arc::clone(&self.shared.replicas.read().unwrap_or_else(|poison| poison.into_inner()))
+        Arc::clone(
+            &self
+                .shared
+                .replicas
+                .read()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        )
     }
 
     /// Whether any replica is serving.
@@ -407,7 +428,8 @@ impl Upstream {
     /// those already `tried`; all of them in turn when none serves.
     fn pick(&self, tried: &[Arc<Replica>]) -> Option<Arc<Replica>> {
         let replicas = self.replicas();
-        let untried = |replica: &&Arc<Replica>| !tried.iter().any(|seen| Arc::ptr_eq(seen, replica));
+        let untried =
+            |replica: &&Arc<Replica>| !tried.iter().any(|seen| Arc::ptr_eq(seen, replica));
         let serving: Vec<&Arc<Replica>> = replicas
             .iter()
             .filter(|replica| replica.is_serving())
@@ -426,7 +448,10 @@ impl Upstream {
     }
 
     fn unavailable(&self) -> Status {
-        Status::unavailable(format!("{} is unavailable; retry shortly", self.shared.name))
+        Status::unavailable(format!(
+            "{} is unavailable; retry shortly",
+            self.shared.name
+        ))
     }
 
     /// Sends the call (`parts` and its whole encoded `body`) to a replica,
@@ -437,14 +462,12 @@ impl Upstream {
         let streaming = (self.shared.calls.streaming)(&path);
         let idempotent = (self.shared.calls.idempotent)(&path, &body);
         self.shared.budget.deposit();
+        let Some(mut replica) = self.pick(&[]) else {
+            tracing::warn!(upstream = self.shared.name, "no replica is known");
+            return Err(self.unavailable());
+        };
         let mut tried: Vec<Arc<Replica>> = Vec::new();
         loop {
-            let Some(replica) = self.pick(&tried) else {
-                if tried.is_empty() {
-                    tracing::warn!(upstream = self.shared.name, "no replica is known");
-                }
-                return Err(self.unavailable());
-            };
             let request = Request::from_parts(parts.clone(), Body::new(Full::new(body.clone())));
             let answer = replica.channel(streaming).oneshot(request).await;
             tried.push(Arc::clone(&replica));
@@ -452,8 +475,14 @@ impl Upstream {
                 Ok(response) => idempotent && is_unavailable(response),
                 Err(error) => idempotent || never_sent(error),
             };
-            if retry && tried.len() < MAX_ATTEMPTS && self.shared.budget.withdraw() {
+            // Another replica must exist before the budget pays for it.
+            let next = (retry && tried.len() < MAX_ATTEMPTS)
+                .then(|| self.pick(&tried))
+                .flatten()
+                .filter(|_| self.shared.budget.withdraw());
+            if let Some(next) = next {
                 tracing::debug!(upstream = self.shared.name, replica = %replica.uri, %path, "retrying on another replica");
+                replica = next;
                 continue;
             }
             return answer.map_err(|error| {
@@ -593,7 +622,12 @@ mod tests {
     async fn settings_name_urls_and_dns_names_or_are_refused() {
         let targets = Targets::parse(
             "X",
-            &list(&[" http://10.0.0.1:1 ", "dns:///auth.todo.svc:50051", "", "dns://8.8.8.8/a:1"]),
+            &list(&[
+                " http://10.0.0.1:1 ",
+                "dns:///auth.todo.svc:50051",
+                "",
+                "dns://8.8.8.8/a:1",
+            ]),
         )
         .unwrap();
         assert_eq!(targets.urls, list(&["http://10.0.0.1:1"]));
@@ -604,10 +638,14 @@ mod tests {
             ("dns:///auth:port", "names no host and port"),
             ("not a url", "X: \"not a url\" is not a valid URL"),
         ] {
-            let error = Targets::parse("X", &list(&[entry])).unwrap_err().to_string();
+            let error = Targets::parse("X", &list(&[entry]))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(message), "{entry}: {error}");
         }
-        let error = Targets::parse("AUTH_URL", &list(&[" ", ""])).unwrap_err().to_string();
+        let error = Targets::parse("AUTH_URL", &list(&[" ", ""]))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("AUTH_URL is not set"), "{error}");
     }
 
@@ -625,15 +663,21 @@ mod tests {
     async fn eventually(upstream: &Upstream, want: &[&str]) {
         let want = list(want);
         for _ in 0..200 {
-            let mut uris: Vec<String> =
-                upstream.replica_states().into_iter().map(|(uri, _)| uri).collect();
+            let mut uris: Vec<String> = upstream
+                .replica_states()
+                .into_iter()
+                .map(|(uri, _)| uri)
+                .collect();
             uris.sort();
             if uris == want {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("replicas never became {want:?}: {:?}", upstream.replica_states());
+        panic!(
+            "replicas never became {want:?}: {:?}",
+            upstream.replica_states()
+        );
     }
 
     #[tokio::test]
@@ -652,7 +696,11 @@ mod tests {
         .unwrap();
         eventually(
             &upstream,
-            &["http://10.0.0.1:50051", "http://10.0.0.2:50051", "http://10.9.9.9:1"],
+            &[
+                "http://10.0.0.1:50051",
+                "http://10.0.0.2:50051",
+                "http://10.9.9.9:1",
+            ],
         )
         .await;
         let first = Arc::clone(&upstream.replicas()[0]);
@@ -662,17 +710,28 @@ mod tests {
         *answers.lock().unwrap() = Ok(vec![address(1), address(3)]);
         eventually(
             &upstream,
-            &["http://10.0.0.1:50051", "http://10.0.0.3:50051", "http://10.9.9.9:1"],
+            &[
+                "http://10.0.0.1:50051",
+                "http://10.0.0.3:50051",
+                "http://10.9.9.9:1",
+            ],
         )
         .await;
-        assert!(Arc::ptr_eq(&first, &upstream.replicas()[0]), "10.0.0.1 was kept, not rebuilt");
+        assert!(
+            Arc::ptr_eq(&first, &upstream.replicas()[0]),
+            "10.0.0.1 was kept, not rebuilt"
+        );
 
         // A failed lookup drops nothing.
         *answers.lock().unwrap() = Err(std::io::ErrorKind::TimedOut.into());
         tokio::time::sleep(Duration::from_millis(100)).await;
         eventually(
             &upstream,
-            &["http://10.0.0.1:50051", "http://10.0.0.3:50051", "http://10.9.9.9:1"],
+            &[
+                "http://10.0.0.1:50051",
+                "http://10.0.0.3:50051",
+                "http://10.9.9.9:1",
+            ],
         )
         .await;
 

@@ -25,7 +25,12 @@ pub struct Config {
     /// Where the auth service's replicas answer (TokenService and account
     /// events): comma-separated URLs, or `dns:///host:port` (re-resolved
     /// every 5 s, e.g. a Kubernetes headless Service).
-    #[arg(long, env = "AUTH_URL", value_delimiter = ',', default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "AUTH_URL",
+        value_delimiter = ',',
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub auth_url: Vec<String>,
 
     /// How long a validated token is trusted before the auth service is asked

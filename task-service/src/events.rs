@@ -394,8 +394,10 @@ mod tests {
     async fn a_watch_of_a_deleted_account_ends_unauthenticated_at_once() {
         use tokio_stream::StreamExt;
         let events = Events::in_process();
-        let validator =
-            TokenValidator::new("http://127.0.0.1:9", Duration::from_secs(3600)).unwrap();
+        let validator = TokenValidator::new(
+            crate::auth_upstream(&["http://127.0.0.1:9".to_owned()]).unwrap(),
+            Duration::from_secs(3600),
+        );
         let ada = VerifiedUser {
             user_id: "ada".into(),
             session_id: "s".into(),

@@ -90,10 +90,16 @@ fn task_from_row(row: &AnyRow) -> Result<Task, Error> {
     })
 }
 
-/// The text search matches against: title and description, lower-cased
+/// The text search matches against: title, description and tags, lower-cased
 /// here rather than in SQL, because SQLite's LOWER() only knows ASCII.
 fn search_text(task: &Task) -> String {
-    format!("{}\n{}", task.title.as_str(), task.description.as_str()).to_lowercase()
+    format!(
+        "{}\n{}\n{}",
+        task.title.as_str(),
+        task.description.as_str(),
+        task.tags.as_slice().join(" ")
+    )
+    .to_lowercase()
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` escaped.

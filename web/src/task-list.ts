@@ -32,7 +32,7 @@ export function matches(task: Task, filter: Filter): boolean {
   if (!filter.tags.every((tag) => task.tags.includes(tag.trim()))) return false;
   // The server matches a LIKE pattern with its wildcards escaped: a plain substring.
   const query = filter.query.trim().toLowerCase();
-  if (query && !`${task.title}\n${task.description}`.toLowerCase().includes(query)) return false;
+  if (query && !`${task.title}\n${task.description}\n${task.tags.join(" ")}`.toLowerCase().includes(query)) return false;
   return withinDays(task, filter);
 }
 

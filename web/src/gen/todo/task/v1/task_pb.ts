@@ -217,7 +217,7 @@ export type ListTasksRequest = Message<"todo.task.v1.ListTasksRequest"> & {
   pageToken: string;
 
   /**
-   * Matches tasks whose title or description contains it, ignoring case.
+   * Matches tasks whose title, description or tags contain it, ignoring case.
    *
    * @generated from field: string query = 3;
    */

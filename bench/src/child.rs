@@ -18,8 +18,16 @@ pub fn role() -> Option<String> {
     std::env::var(ROLE_VAR).ok()
 }
 
-/// Runs the service named by `role` until it is killed.
+/// Runs the service named by `role` until it is killed, or until its
+/// stdin closes: the benchmark holds it open, so a child never outlives it.
 pub fn run(role: &str) -> anyhow::Result<()> {
+    if role == crate::postgres::REAPER_ROLE {
+        return crate::postgres::reap();
+    }
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        std::process::exit(0);
+    });
     tokio::runtime::Runtime::new()?.block_on(async {
         service_runtime::telemetry::init();
         let shutdown = service_runtime::shutdown::signal();

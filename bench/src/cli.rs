@@ -2,13 +2,16 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 /// Benchmarks the todo stack: starts it, loads it with concurrent clients and
 /// reports throughput, latency, CPU and memory per scenario.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "bench", version)]
+#[command(name = "bench", version, args_conflicts_with_subcommands = true)]
 pub struct Args {
+    /// Something other than the benchmark's scenarios.
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Scenarios to run; all of them when none is named.
     #[arg(value_enum)]
     pub scenarios: Vec<Scenario>,
@@ -52,6 +55,48 @@ pub struct Args {
     pub postgres: Option<String>,
     /// Writes the results as a Markdown report to this file (e.g. BENCHMARKS.md).
     #[arg(long, env = "BENCH_MARKDOWN")]
+    pub markdown: Option<PathBuf>,
+}
+
+/// What the binary can do besides the benchmark.
+#[derive(Clone, Debug, Subcommand)]
+pub enum Command {
+    /// Replicas under failures: a private PostgreSQL, 2 auth, 3 task and 2
+    /// gateway processes, steady mixed load through both gateways while task
+    /// and auth replicas are killed, the task replicas restarted one by one
+    /// and PostgreSQL restarted; checks the reliability targets and writes
+    /// RELIABILITY.md.
+    Chaos(ChaosArgs),
+}
+
+/// The chaos test's settings.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ChaosArgs {
+    /// How long each phase runs its load: the baseline, and each fault's
+    /// aftermath (a quarter of it runs before each fault as well).
+    #[arg(long, env = "CHAOS_PHASE", default_value = "4s", value_parser = humantime::parse_duration)]
+    pub phase: Duration,
+    /// Users, each signing up once and then calling in a loop, one call at a
+    /// time; they are spread over the two gateways.
+    #[arg(long, env = "CHAOS_USERS", default_value_t = 8)]
+    pub users: usize,
+    /// Pause between one user's rounds of calls.
+    #[arg(long, env = "CHAOS_THINK", default_value = "20ms", value_parser = humantime::parse_duration)]
+    pub think: Duration,
+    /// WatchTasks streams, each following one user's tasks through the
+    /// gateway that user does not write through.
+    #[arg(long, env = "CHAOS_WATCHERS", default_value_t = 6)]
+    pub watchers: usize,
+    /// How soon after PostgreSQL is back every call must succeed again.
+    #[arg(long, env = "CHAOS_RECOVERY", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub recovery: Duration,
+    /// Directory of PostgreSQL's server programs (initdb, pg_ctl); by
+    /// default `pg_config --bindir`, else the newest /usr/lib/postgresql/*/bin.
+    #[arg(long, env = "PG_BINDIR")]
+    pub pg_bindir: Option<PathBuf>,
+    /// Writes the results into this Markdown file (e.g. RELIABILITY.md),
+    /// replacing the part a previous run wrote.
+    #[arg(long, env = "CHAOS_MARKDOWN")]
     pub markdown: Option<PathBuf>,
 }
 
@@ -123,5 +168,22 @@ impl Scenario {
     /// Scenarios whose cost is mostly the database; they run on PostgreSQL too.
     pub fn uses_database(self) -> bool {
         matches!(self, Self::List | Self::Create | Self::Update)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chaos_is_a_subcommand_and_scenarios_stay_positional() {
+        let args = Args::try_parse_from(["bench", "chaos", "--phase", "2s"]).unwrap();
+        let Some(Command::Chaos(chaos)) = args.command else {
+            panic!("chaos was not read as the subcommand");
+        };
+        assert_eq!(chaos.phase, Duration::from_secs(2));
+        let args = Args::try_parse_from(["bench", "list", "create"]).unwrap();
+        assert!(args.command.is_none());
+        assert_eq!(args.scenarios, [Scenario::List, Scenario::Create]);
     }
 }

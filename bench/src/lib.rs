@@ -2,13 +2,17 @@
 //! service and the gateway as separate processes (and a bare tonic "floor"
 //! server to compare them with), loads them with concurrent clients, and
 //! reports throughput, latency, CPU and memory per scenario, with the targets
-//! the stack must meet as ratios measured in the same run.
+//! the stack must meet as ratios measured in the same run. `bench chaos`
+//! runs replicas of each service on a private PostgreSQL and breaks them
+//! under load (see `chaos`).
 
+pub mod chaos;
 pub mod child;
 pub mod cli;
 pub mod floor;
 pub mod hostile;
 pub mod load;
+pub mod postgres;
 pub mod process;
 pub mod report;
 pub mod scenarios;
@@ -16,13 +20,16 @@ pub mod stack;
 
 use std::path::Path;
 
-use cli::{Args, Scenario};
+use cli::{Args, Command, Scenario};
 use report::{Report, Row};
 use scenarios::{Target, Users};
 use stack::{AbuseLimits, Service, Stack};
 
 /// Runs the scenarios `args` names and reports them; fails when any call failed.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(Command::Chaos(chaos)) = args.command {
+        return chaos::run(chaos).await;
+    }
     let mut scenarios = if args.scenarios.is_empty() {
         Scenario::all()
     } else {
@@ -43,7 +50,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     println!("\n{}", report.targets_text());
     if let Some(path) = &args.markdown {
-        report::write_markdown(path, &report.sections())?;
+        report::write_markdown(path, "Benchmarks", &report.sections())?;
         println!("wrote {}", path.display());
     }
     let errors: u64 = report

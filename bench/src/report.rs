@@ -32,6 +32,13 @@ pub struct Section {
     text: String,
 }
 
+impl Section {
+    /// `text` must begin with `begin` and end with `end`.
+    pub fn new(begin: &'static str, end: &'static str, text: String) -> Self {
+        Self { begin, end, text }
+    }
+}
+
 /// The median run of one scenario on one store.
 #[derive(Debug)]
 pub struct Row {
@@ -620,7 +627,7 @@ fn memory_list(memory: &[(&'static str, f64)]) -> String {
 }
 
 /// The commit the benchmark was built from, marked when the tree has changes.
-fn commit() -> String {
+pub(crate) fn commit() -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -640,8 +647,9 @@ fn commit() -> String {
 }
 
 /// Puts each of `sections` into the file at `path` in place of its previous
-/// version, keeping everything around it; creates the file if need be.
-pub fn write_markdown(path: &Path, sections: &[Section]) -> anyhow::Result<()> {
+/// version, keeping everything around it; creates the file, under the
+/// heading `title`, if need be.
+pub fn write_markdown(path: &Path, title: &str, sections: &[Section]) -> anyhow::Result<()> {
     let mut text = std::fs::read_to_string(path).unwrap_or_default();
     for section in sections {
         text = match (text.find(section.begin), text.find(section.end)) {
@@ -651,7 +659,7 @@ pub fn write_markdown(path: &Path, sections: &[Section]) -> anyhow::Result<()> {
                 section.text,
                 &text[end + section.end.len()..]
             ),
-            _ if text.is_empty() => format!("# Benchmarks\n\n{}\n", section.text),
+            _ if text.is_empty() => format!("# {title}\n\n{}\n", section.text),
             _ => format!("{text}\n{}\n", section.text),
         };
     }

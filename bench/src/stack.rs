@@ -2,32 +2,41 @@
 //! as separate processes talking gRPC over loopback, as in production, on
 //! SQLite in a temporary directory or in fresh PostgreSQL databases.
 
-use std::{net::SocketAddr, path::Path, process::Stdio, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    process::{ExitStatus, Stdio},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 use testkit::TestDatabase;
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
+    process::{Child, ChildStdin, Command},
 };
 
 use crate::child::{LISTENING, ROLE_VAR};
 
 /// The signing secret of the benchmark's auth service (it never leaves this run).
-const JWT_SECRET: &str = "bench-only-secret-0123456789abcdefghijklmnop";
+pub(crate) const JWT_SECRET: &str = "bench-only-secret-0123456789abcdefghijklmnop";
 
-/// One running service.
+/// One running service. Dropping it kills the process.
 #[derive(Debug)]
 pub struct Service {
     pub name: &'static str,
     pub addr: SocketAddr,
     pub pid: u32,
-    _child: Child,
+    child: Child,
+    /// Held open for the child's life: a child whose stdin closes exits, so
+    /// none outlives the benchmark, even one killed with SIGKILL.
+    _stdin: ChildStdin,
 }
 
 impl Service {
     /// Starts this binary as `role` with the service's own `args`, logging to
-    /// `log_dir`, and waits until it listens.
+    /// `log_dir` (appending, so a restarted service keeps its earlier log),
+    /// and waits until it listens.
     pub async fn spawn(
         name: &'static str,
         role: &str,
@@ -36,7 +45,10 @@ impl Service {
     ) -> anyhow::Result<Self> {
         std::fs::create_dir_all(log_dir)?;
         let log_path = log_dir.join(format!("{name}.log"));
-        let log = std::fs::File::create(&log_path)
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut command = Command::new(std::env::current_exe()?);
         // The services read their settings from the environment too; only the
@@ -45,7 +57,7 @@ impl Service {
             .env_clear()
             .env(ROLE_VAR, role)
             .args(args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
             .kill_on_drop(true);
@@ -56,6 +68,7 @@ impl Service {
             .spawn()
             .with_context(|| format!("cannot start {name}"))?;
         let pid = child.id().context("the child has no pid")?;
+        let stdin = child.stdin.take().context("no stdin")?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let first = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
@@ -72,12 +85,44 @@ impl Service {
             name,
             addr,
             pid,
-            _child: child,
+            child,
+            _stdin: stdin,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and waits until it is gone.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child
+            .kill()
+            .await
+            .with_context(|| format!("cannot kill {}", self.name))
+    }
+
+    /// Asks the process to stop with SIGTERM, as an orchestrator does, and
+    /// waits up to `within` for it to exit.
+    pub async fn terminate(&mut self, within: Duration) -> anyhow::Result<ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.pid.to_string()])
+            .status()
+            .await
+            .context("cannot run kill(1)")?;
+        anyhow::ensure!(sent.success(), "kill -TERM {} failed", self.pid);
+        match tokio::time::timeout(within, self.child.wait()).await {
+            Ok(status) => Ok(status?),
+            Err(_) => {
+                self.kill().await?;
+                bail!("{} did not stop within {within:?} of SIGTERM", self.name)
+            }
+        }
+    }
+
+    /// How the process ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 }
 
@@ -111,14 +156,14 @@ pub enum AbuseLimits {
 impl AbuseLimits {
     /// Every server's flags: the capacity scenarios call far faster from one
     /// address than the per-address call rate allows.
-    fn server_args(self) -> Vec<String> {
+    pub(crate) fn server_args(self) -> Vec<String> {
         match self {
             Self::Defaults => Vec::new(),
             Self::Raised => vec!["--max-calls-per-second-per-address".into(), "0".into()],
         }
     }
 
-    fn auth_args(self) -> Vec<String> {
+    pub(crate) fn auth_args(self) -> Vec<String> {
         match self {
             Self::Defaults => Vec::new(),
             Self::Raised => vec![

@@ -485,11 +485,71 @@ impl Upstream {
                 replica = next;
                 continue;
             }
-            return answer.map_err(|error| {
+            let name = self.shared.name;
+            return answer.map(|response| response.map(|body| Body::new(EndsWithStatus::new(body, name)))).map_err(|error| {
                 tracing::warn!(upstream = self.shared.name, replica = %replica.uri, %path, error = %ErrorChain(&error), "replica unreachable");
                 self.unavailable()
             });
         }
+    }
+}
+
+/// An answer's body as it streams from a replica, except that a replica
+/// lost mid-answer (killed, or its connection cut) ends it with UNAVAILABLE
+/// trailers, which clients take as "reconnect", rather than a transport
+/// error that reaches them as INTERNAL or UNKNOWN.
+struct EndsWithStatus {
+    inner: Body,
+    name: &'static str,
+    ended: bool,
+}
+
+impl EndsWithStatus {
+    fn new(inner: Body, name: &'static str) -> Self {
+        Self {
+            inner,
+            name,
+            ended: false,
+        }
+    }
+}
+
+impl http_body::Body for EndsWithStatus {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Status>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Err(error))) => {
+                tracing::debug!(upstream = self.name, %error, "replica lost mid-answer");
+                self.ended = true;
+                let status = Status::unavailable(format!(
+                    "{} went away during the call; retry (a stream: reconnect)",
+                    self.name
+                ));
+                let mut trailers = http::HeaderMap::new();
+                status
+                    .add_header(&mut trailers)
+                    .map_or(Poll::Ready(Some(Err(status))), |()| {
+                        Poll::Ready(Some(Ok(http_body::Frame::trailers(trailers))))
+                    })
+            }
+            polled => polled,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended || self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

@@ -21,6 +21,8 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 const PATH: &str = "/test.Echo/Call";
 const IDEMPOTENT_PATH: &str = "/test.Echo/Read";
+/// Answers with headers and then nothing, like a stream with no news yet.
+const STREAM_PATH: &str = "/test.Echo/Stream";
 
 /// Answers every call at once, trailers-only, with the code it is told to
 /// and which replica it is; counts the calls it got.
@@ -44,8 +46,18 @@ impl tower::Service<Request<Body>> for Echo {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        if request.uri().path() == STREAM_PATH {
+            let silent = http_body_util::StreamBody::new(tokio_stream::pending::<
+                Result<http_body::Frame<Bytes>, Status>,
+            >());
+            let response = Response::builder()
+                .header("content-type", "application/grpc")
+                .body(Body::new(silent))
+                .unwrap();
+            return Box::pin(async move { Ok(response) });
+        }
         let response = Response::builder()
             .header("content-type", "application/grpc")
             .header("grpc-status", self.code.load(Ordering::SeqCst).to_string())
@@ -153,17 +165,22 @@ fn upstream(urls: &[&str]) -> Upstream {
     .unwrap()
 }
 
-/// Which replica answered a call to `path`, or the error.
-async fn call(upstream: &Upstream, path: &str) -> Result<(usize, u32), Status> {
+/// A gRPC call to `path` with an empty message.
+async fn send(upstream: &Upstream, path: &str) -> Result<Response<Body>, Status> {
     let (parts, ()) = Request::post(path)
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(())
         .unwrap()
         .into_parts();
-    let response = upstream
+    upstream
         .call(parts, Bytes::from_static(&[0, 0, 0, 0, 0]))
-        .await?;
+        .await
+}
+
+/// Which replica answered a call to `path`, or the error.
+async fn call(upstream: &Upstream, path: &str) -> Result<(usize, u32), Status> {
+    let response = send(upstream, path).await?;
     let header = |name| {
         response
             .headers()
@@ -331,4 +348,23 @@ async fn retries_are_paid_from_a_budget() {
         (100..=220).contains(&retries),
         "{retries} retries for {CALLS} calls"
     );
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_by_a_dying_replica_ends_with_unavailable() {
+    use http_body_util::BodyExt;
+    let mut one = Replica::start(1).await;
+    let upstream = upstream(&[&one.url]);
+    rotation_becomes(&upstream, &[&one.url]).await;
+    let mut body = send(&upstream, STREAM_PATH).await.unwrap().into_body();
+
+    one.kill();
+    let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
+        .await
+        .expect("the cut-off answer ended")
+        .expect("a last frame")
+        .expect("trailers, not a transport error");
+    let trailers = frame.into_trailers().expect("trailers");
+    assert_eq!(trailers["grpc-status"], "14", "{trailers:?}");
+    assert!(body.frame().await.is_none(), "nothing after the trailers");
 }

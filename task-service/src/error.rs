@@ -23,6 +23,12 @@ pub enum Error {
     /// A watch stream could not keep up: ABORTED, so the client re-lists and watches again.
     #[error("this watch fell behind by {0} events; list the tasks again and start a new watch")]
     FellBehind(u64),
+    /// Changes may have gone unheard (the change listener lost its
+    /// connection): UNAVAILABLE, so the client watches again and re-lists.
+    #[error(
+        "this watch may have missed changes while the database was away; start a new watch and list the tasks again"
+    )]
+    ChangesMissed,
     /// The user has as many tasks as allowed: RESOURCE_EXHAUSTED.
     #[error("you have reached the limit of {0} tasks; delete some to make new ones")]
     TooManyTasks(u64),
@@ -54,6 +60,7 @@ impl From<Error> for Status {
             }
             Error::EtagMismatch | Error::FellBehind(_) => Status::aborted(error.to_string()),
             Error::Unauthenticated(_) => Status::unauthenticated(error.to_string()),
+            Error::ChangesMissed => Status::unavailable(error.to_string()),
             Error::AuthUnavailable(ref cause) => {
                 tracing::warn!(error = %cause, "auth service unavailable");
                 Status::unavailable(error.to_string())

@@ -59,6 +59,8 @@ pub struct Change {
 pub enum Feed {
     Change(Arc<Change>),
     AccountDeleted,
+    /// Changes may have gone by unheard: the watcher must start over.
+    Missed,
 }
 
 /// What goes through NOTIFY: ids only, because payloads are limited to 8000
@@ -97,6 +99,13 @@ impl Fanout {
     fn send_change(&self, change: Change) {
         let user_id = change.user_id.clone();
         self.send(&user_id, Feed::Change(Arc::new(change)));
+    }
+
+    /// Tells every watcher on this replica to start over.
+    fn send_all_missed(&self) {
+        for sender in self.channels().values() {
+            let _ = sender.send(Feed::Missed);
+        }
     }
 }
 
@@ -180,8 +189,9 @@ impl Events {
     /// `user`'s changes from now on, as one watcher's stream. It ends with
     /// UNAUTHENTICATED once `validator` refuses the session (checked every
     /// `WATCH_RECHECK`) or at once when the account is deleted, and with
-    /// ABORTED (`FellBehind`) when the watcher falls too far behind; it ends
-    /// quietly when the client goes away.
+    /// ABORTED (`FellBehind`) when the watcher falls too far behind, with
+    /// UNAVAILABLE (`ChangesMissed`) when changes may have gone by unheard; it
+    /// ends quietly when the client goes away.
     pub fn watch(
         &self,
         user: VerifiedUser,
@@ -198,6 +208,7 @@ impl Events {
                     change = changes.recv() => match change {
                         Ok(Feed::Change(change)) => Ok(Some(change)),
                         Ok(Feed::AccountDeleted) => Err(Error::unauthenticated(ACCOUNT_DELETED)),
+                        Ok(Feed::Missed) => Err(Error::ChangesMissed),
                         Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
                         Err(RecvError::Closed) => return,
                     },
@@ -269,14 +280,17 @@ impl Events {
 }
 
 /// Reads NOTIFY messages and hands each change, with its task, to this
-/// replica's watchers. `PgListener` reconnects by itself after a failure.
+/// replica's watchers. A change whose task cannot be read, or any that went
+/// by while the listener had lost its connection, cannot be passed on: the
+/// watchers concerned are told to start over (UNAVAILABLE), so their clients
+/// list again instead of missing it for good.
 async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
     loop {
-        let notification = match listener.recv().await {
-            Ok(notification) => notification,
-            Err(error) => {
-                tracing::warn!(%error, channel = CHANNEL, "lost the change listener; reconnecting");
-                tokio::time::sleep(Duration::from_millis(500)).await;
+        let notification = match listener.try_recv().await {
+            Ok(Some(notification)) => notification,
+            // The connection is gone (Ok(None)), or reconnecting failed.
+            Ok(None) | Err(_) => {
+                listen_again(&mut listener, &fanout).await;
                 continue;
             }
         };
@@ -299,7 +313,8 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
                     // Deleted since; its own notice follows.
                     Ok(None) => continue,
                     Err(error) => {
-                        tracing::warn!(%error, "cannot read a changed task for its watchers");
+                        tracing::warn!(%error, "cannot read a changed task; its watchers start over");
+                        fanout.send(&user_id, Feed::Missed);
                         continue;
                     }
                 }
@@ -315,6 +330,28 @@ async fn relay(mut listener: PgListener, store: Store, fanout: Arc<Fanout>) {
     }
 }
 
+/// After the listener lost its connection: connects and listens again
+/// (retrying until the database answers), then tells every watcher here to
+/// start over, since what was NOTIFYed meanwhile is gone. Only once it
+/// listens again, so a client that reopens its watch and lists hears every
+/// change made after its list.
+async fn listen_again(listener: &mut PgListener, fanout: &Fanout) {
+    tracing::warn!(
+        channel = CHANNEL,
+        "lost the change listener; listening again"
+    );
+    // Any statement through the listener reconnects it and re-issues its LISTEN.
+    while let Err(error) = sqlx::query("SELECT 1").execute(&mut *listener).await {
+        tracing::debug!(%error, channel = CHANNEL, "cannot listen yet; retrying");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tracing::info!(
+        channel = CHANNEL,
+        "listening for changes again; this replica's watchers start over"
+    );
+    fanout.send_all_missed();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,7 +365,7 @@ mod tests {
     async fn next_change(subscription: &mut Subscription) -> Arc<Change> {
         match subscription.recv().await.unwrap() {
             Feed::Change(change) => change,
-            Feed::AccountDeleted => panic!("the account ended instead of a change"),
+            other => panic!("{other:?} instead of a change"),
         }
     }
 

@@ -114,3 +114,40 @@ async fn on_postgres_a_watch_sees_writes_made_through_another_replica() {
     assert_eq!(task, through_replica);
     replica.stop().await;
 }
+
+#[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL): the change listener is PostgreSQL's LISTEN"]
+async fn on_postgres_a_watch_whose_listener_lost_the_database_starts_over() {
+    let stack = Stack::start_on(testkit::TestDatabase::postgres().await).await;
+    let ada = stack.user("ada@example.com").await;
+    let mut events = watch(&ada).await;
+    ada.create_titled("before").await;
+    assert_eq!(next_event(&mut events).await.0, Kind::Created);
+
+    // The listener's connection goes, as in a database restart: whatever is
+    // NOTIFYed until it listens again is lost, so the watch must not go on
+    // as if it had heard everything.
+    let cut = stack
+        .task_database
+        .scalar(
+            "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+            None,
+        )
+        .await;
+    assert_eq!(cut, 1, "the service listens on one connection");
+    let ended = tokio::time::timeout(Duration::from_secs(10), events.message())
+        .await
+        .expect("the watch went on after its listener lost the database");
+    let status = ended.expect_err("the watch must end with an error");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("list the tasks again"),
+        "{status:?}"
+    );
+
+    // A new watch, opened as the client re-lists, hears what follows.
+    let mut events = watch(&ada).await;
+    let after = ada.create_titled("after").await;
+    assert_eq!(next_event(&mut events).await, (Kind::Created, after));
+}

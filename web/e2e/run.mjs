@@ -1096,7 +1096,9 @@ try {
     await page.getByTestId("reset-intro").getByText("If an account exists for nobody-forgot@example.com").waitFor();
 
     await page.getByTestId("back-to-sign-in").click();
-    await page.getByLabel("Email").fill(email);
+    // The sign-in form first: until it has replaced the reset form, "Email" could name either's field.
+    await page.getByTestId("forgot-password").waitFor();
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByTestId("forgot-password").click();
     await page.screenshot({ path: join(shots, "forgot-password.png") });
     await page.getByTestId("send-reset-code").click();

@@ -100,9 +100,13 @@ async fn health_reports_serving_and_reflection_lists_the_services() {
     );
 }
 
+/// PostgreSQL only: there sqlx's migrator holds an advisory lock, so one
+/// replica migrates while the others wait. A SQLite file belongs to one
+/// process; replicas are a PostgreSQL shape.
 #[tokio::test]
+#[ignore = "needs TEST_DATABASE_URL (PostgreSQL): replicas share a PostgreSQL database"]
 async fn replicas_starting_together_on_a_new_database_migrate_it_once() {
-    let database = TestDatabase::create().await;
+    let database = TestDatabase::postgres().await;
     let dir = TempDir::new().unwrap();
     let config = test_config(dir.path(), &database.url);
     // Four replicas at the same moment, as a Deployment's pods start.

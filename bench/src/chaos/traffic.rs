@@ -40,6 +40,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 const CREATE_RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// How long a client keeps resending one CreateTask before giving up on it.
 const CREATE_GIVE_UP: Duration = Duration::from_secs(60);
+/// How long a user waits after an UpdateTask answered UNAVAILABLE before reading the task again.
+const AFTER_UNAVAILABLE: Duration = Duration::from_millis(250);
 /// Reopening a watch that could not open: from this pause, doubling, up to a second.
 const REOPEN_PAUSE: Duration = Duration::from_millis(100);
 /// Tasks per page when a watcher (or the final check) lists everything.
@@ -730,9 +732,16 @@ impl Writer {
                     },
                 );
             }
-            _ => {
+            failed => {
                 if let Some(known) = self.tasks.get_mut(&id) {
                     known.etag.clear();
+                }
+                // UNAVAILABLE says "retry shortly", and a client that reads at
+                // once can beat the failed call's own commit (sent by a dying
+                // replica just before its connection broke) and then conflict
+                // with it: wait as a client backing off would.
+                if failed.is_err_and(|status| status.code() == Code::Unavailable) {
+                    tokio::time::sleep(AFTER_UNAVAILABLE).await;
                 }
                 self.reread(&id, Some(version)).await;
             }

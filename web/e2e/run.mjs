@@ -217,12 +217,22 @@ async function assertAccessible(page, screen) {
   if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
   // Judge the screen as it settles, not halfway through a fade.
   await page.evaluate(() => Promise.all(document.getAnimations().map((animation) => animation.finished.catch(() => undefined))));
-  const violations = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const { violations } = await axe.run(document, { resultTypes: ["violations"] });
-    return violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(" ")).slice(0, 5) }));
-  });
-  const bad = violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
+  const judge = async () => {
+    const violations = await page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const { violations } = await axe.run(document, { resultTypes: ["violations"] });
+      return violations.map(({ id, impact, help, nodes }) => ({ id, impact, help, targets: nodes.map((node) => node.target.join(" ")).slice(0, 5) }));
+    });
+    return { violations, bad: violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical") };
+  };
+  let { violations, bad } = await judge();
+  // On a loaded machine axe can catch a list mid-render (once, in CI: a row's checkbox before its
+  // labelling title was in the page). What a user meets is the settled screen: a problem must still
+  // be there half a second later to count.
+  if (bad.length > 0) {
+    await page.waitForTimeout(500);
+    ({ violations, bad } = await judge());
+  }
   assert.deepEqual(bad, [], `axe-core on ${screen}: ${JSON.stringify(bad, null, 1)}`);
   return violations;
 }

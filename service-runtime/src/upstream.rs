@@ -411,11 +411,6 @@ impl Upstream {
         )
     }
 
-    /// Whether any replica is serving.
-    pub fn is_serving(&self) -> bool {
-        self.replicas().iter().any(|replica| replica.is_serving())
-    }
-
     /// The replicas' URLs, each with whether it is in the rotation.
     pub fn replica_states(&self) -> Vec<(String, bool)> {
         self.replicas()
@@ -430,16 +425,13 @@ impl Upstream {
         let replicas = self.replicas();
         let untried =
             |replica: &&Arc<Replica>| !tried.iter().any(|seen| Arc::ptr_eq(seen, replica));
-        let serving: Vec<&Arc<Replica>> = replicas
+        // With none serving, every replica is a candidate.
+        let any_serving = replicas.iter().any(|replica| replica.is_serving());
+        let candidates: Vec<&Arc<Replica>> = replicas
             .iter()
-            .filter(|replica| replica.is_serving())
+            .filter(|replica| !any_serving || replica.is_serving())
             .filter(untried)
             .collect();
-        let candidates = if serving.is_empty() && !replicas.iter().any(|r| r.is_serving()) {
-            replicas.iter().filter(untried).collect()
-        } else {
-            serving
-        };
         if candidates.is_empty() {
             return None;
         }
@@ -767,16 +759,13 @@ mod tests {
 
         // A pod goes, another comes: the fixed URL stays, the kept replica
         // keeps its connections.
+        const AFTER_THE_CHANGE: [&str; 3] = [
+            "http://10.0.0.1:50051",
+            "http://10.0.0.3:50051",
+            "http://10.9.9.9:1",
+        ];
         *answers.lock().unwrap() = Ok(vec![address(1), address(3)]);
-        eventually(
-            &upstream,
-            &[
-                "http://10.0.0.1:50051",
-                "http://10.0.0.3:50051",
-                "http://10.9.9.9:1",
-            ],
-        )
-        .await;
+        eventually(&upstream, &AFTER_THE_CHANGE).await;
         assert!(
             Arc::ptr_eq(&first, &upstream.replicas()[0]),
             "10.0.0.1 was kept, not rebuilt"
@@ -785,15 +774,7 @@ mod tests {
         // A failed lookup drops nothing.
         *answers.lock().unwrap() = Err(std::io::ErrorKind::TimedOut.into());
         tokio::time::sleep(Duration::from_millis(100)).await;
-        eventually(
-            &upstream,
-            &[
-                "http://10.0.0.1:50051",
-                "http://10.0.0.3:50051",
-                "http://10.9.9.9:1",
-            ],
-        )
-        .await;
+        eventually(&upstream, &AFTER_THE_CHANGE).await;
 
         // Resolution stops with the upstream.
         let resolver = upstream.shared.resolver.get().unwrap().clone();

@@ -153,18 +153,23 @@ impl Cluster {
         // The services believe the gateway's x-forwarded-for (it runs on
         // loopback), as in production.
         let behind_gateway = ["--trusted-proxies".to_owned(), "127.0.0.1/32".to_owned()];
+        // What every replica of a service with a database takes: its own
+        // data directory, the shared database, and belief in the gateway.
+        let service_args = |name: &str, database: &str| {
+            let mut args = vec![
+                "--data-dir".into(),
+                dir.join(name).display().to_string(),
+                "--database-url".into(),
+                postgres.url(database),
+            ];
+            args.extend(behind_gateway.clone());
+            args
+        };
         let auth: Vec<Replica> = AUTH
             .iter()
             .map(|&name| {
-                let mut args = vec![
-                    "--data-dir".into(),
-                    dir.join(name).display().to_string(),
-                    "--database-url".into(),
-                    postgres.url("auth"),
-                    "--jwt-secret".into(),
-                    JWT_SECRET.into(),
-                ];
-                args.extend(behind_gateway.clone());
+                let mut args = service_args(name, "auth");
+                args.extend(["--jwt-secret".into(), JWT_SECRET.into()]);
                 // The users log in again and again from one address.
                 args.extend(AbuseLimits::Raised.auth_args());
                 Replica::new(name, "auth", addr(), args, dir)
@@ -174,15 +179,8 @@ impl Cluster {
         let tasks: Vec<Replica> = TASKS
             .iter()
             .map(|&name| {
-                let mut args = vec![
-                    "--data-dir".into(),
-                    dir.join(name).display().to_string(),
-                    "--database-url".into(),
-                    postgres.url("tasks"),
-                    "--auth-url".into(),
-                    auth_urls.clone(),
-                ];
-                args.extend(behind_gateway.clone());
+                let mut args = service_args(name, "tasks");
+                args.extend(["--auth-url".into(), auth_urls.clone()]);
                 Replica::new(name, "tasks", addr(), args, dir)
             })
             .collect();

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
-use service_runtime::config::{ServerArgs, StorageArgs};
+use service_runtime::config::{AdminAddr, ServerArgs, StorageArgs};
 
 /// Settings of the auth service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -18,6 +18,10 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
+
+    /// Where Prometheus scrapes the auth service's metrics (`GET /metrics`), or `off`.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9461")]
+    pub metrics_addr: AdminAddr,
 
     /// Where accounts are stored (`DATA_DIR/auth.sqlite3` by default); the
     /// data directory also keeps the generated JWT secret.

@@ -7,7 +7,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::process::run(config.addr, |listener, shutdown| {
+    service_runtime::process::run(config.addr, config.metrics_addr, |listener, shutdown| {
         auth_service::serve(config, listener, shutdown)
     })
 }

@@ -68,6 +68,7 @@ impl Sender {
                 "mail dropped: its code expired before it could be delivered"
             );
             self.store.delete_mail(&mail).await?;
+            delivery("expired");
             return Ok(true);
         }
         match self
@@ -78,13 +79,16 @@ impl Sender {
             Ok(destination) => {
                 // Deleted at once: the message holds its code in clear.
                 self.store.delete_mail(&mail).await?;
+                delivery("delivered");
                 tracing::info!(mail_id = %mail.id, %destination, "mail delivered");
             }
             Err(DeliveryError::Permanent(error)) => {
                 self.store.delete_mail(&mail).await?;
+                delivery("refused");
                 tracing::warn!(mail_id = %mail.id, %error, "mail refused for good; dropped");
             }
             Err(DeliveryError::Transient(error)) => {
+                delivery("retried");
                 let attempts = mail.attempts + 1;
                 let wait = retry_wait(attempts);
                 self.store
@@ -101,6 +105,11 @@ impl Sender {
         }
         Ok(true)
     }
+}
+
+/// Counts one attempt's outcome.
+fn delivery(outcome: &'static str) {
+    metrics::counter!("mail_deliveries_total", "outcome" => outcome).increment(1);
 }
 
 /// The wait before attempt `attempts + 1`: 1 s, doubling, at most 5 min.
@@ -120,12 +129,16 @@ pub fn spawn(sender: Weak<Sender>, wake: Arc<Notify>) -> tokio::task::JoinHandle
                 return;
             };
             let sent = strong.send_next().await;
-            drop(strong);
             match sent {
                 Ok(true) => continue,
-                Ok(false) => {}
+                // Idle: nothing is due, and what waits is the backlog.
+                Ok(false) => match strong.store.mail_backlog().await {
+                    Ok(backlog) => metrics::gauge!("mail_outbox_backlog").set(backlog as f64),
+                    Err(error) => tracing::warn!(%error, "cannot count the mail outbox"),
+                },
                 Err(error) => tracing::warn!(%error, "the mail outbox is unreachable; retrying"),
             }
+            drop(strong);
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}

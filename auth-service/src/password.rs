@@ -148,14 +148,19 @@ impl Hasher {
         &self,
         work: impl FnOnce() -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let _queued = self.queue.try_acquire().map_err(|_| Error::HashingBusy {
-            retry_after: QUEUE_FULL_RETRY,
+        let _queued = self.queue.try_acquire().map_err(|_| {
+            metrics::counter!("password_hash_rejected_total").increment(1);
+            Error::HashingBusy {
+                retry_after: QUEUE_FULL_RETRY,
+            }
         })?;
+        let waiting = Waiting::start();
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|error| Error::internal(error.to_string()))?;
+        drop(waiting);
         let (done, result) = tokio::sync::oneshot::channel();
         self.pool.spawn(move || {
             // The caller may have gone; its result is then not needed.
@@ -164,6 +169,24 @@ impl Hasher {
         result
             .await
             .map_err(|_| Error::internal("a hashing thread stopped"))?
+    }
+}
+
+/// A hash waiting for a thread: counted in the queue depth while it waits
+/// (however the wait ends), its wait recorded once it has a thread.
+struct Waiting(std::time::Instant);
+
+impl Waiting {
+    fn start() -> Self {
+        metrics::gauge!("password_hash_queue_depth").increment(1.0);
+        Self(std::time::Instant::now())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        metrics::gauge!("password_hash_queue_depth").decrement(1.0);
+        metrics::histogram!("password_hash_wait_seconds").record(self.0.elapsed().as_secs_f64());
     }
 }
 

@@ -103,6 +103,7 @@ impl Store {
 
     /// Inserts a user; a taken email becomes `EmailTaken` through the unique
     /// constraint, so two sign-ups racing for one email cannot both win.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db insert_user", otel.kind = "client"))]
     pub async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, create_time) VALUES ($1, $2, $3, $4)",
@@ -124,6 +125,7 @@ impl Store {
     }
 
     /// The account of `email` with its password hash, for a login.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db find_credentials", otel.kind = "client"))]
     pub async fn find_credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
         let row = sqlx::query(
             "SELECT u.id, u.email, u.create_time, u.password_hash,
@@ -143,6 +145,7 @@ impl Store {
     }
 
     /// The password hash of `user_id`, for a password change.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db password_hash", otel.kind = "client"))]
     pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>, Error> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
             .bind(user_id)
@@ -151,6 +154,7 @@ impl Store {
         Ok(row.map(|row| row.try_get("password_hash")).transpose()?)
     }
 
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db update_password", otel.kind = "client"))]
     pub async fn update_password(&self, user_id: &str, password_hash: &str) -> Result<(), Error> {
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(password_hash)
@@ -164,6 +168,7 @@ impl Store {
     /// current window and when that window started. One upsert, so parallel
     /// attempts each see a different count and cannot slip past a limit; a
     /// window that started `window_secs` or more before `now` restarts.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db count_hit", otel.kind = "client"))]
     pub async fn count_hit(
         &self,
         key: &str,
@@ -188,6 +193,7 @@ impl Store {
     }
 
     /// Takes back one hit on `key`: an attempt that turned out to succeed.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db refund_hit", otel.kind = "client"))]
     pub async fn refund_hit(&self, key: &str) -> Result<(), Error> {
         sqlx::query("UPDATE throttles SET hits = hits - 1 WHERE throttle_key = $1 AND hits > 0")
             .bind(key)
@@ -197,6 +203,7 @@ impl Store {
     }
 
     /// Forgets the throttle `key` (after a successful login, for example).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db clear_hits", otel.kind = "client"))]
     pub async fn clear_hits(&self, key: &str) -> Result<(), Error> {
         sqlx::query("DELETE FROM throttles WHERE throttle_key = $1")
             .bind(key)
@@ -211,6 +218,7 @@ impl Store {
     /// `windows_before`, security events older than `events_before`, and
     /// emailed codes (with their undelivered mail) expired by `now`.
     /// Returns the rows deleted.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db sweep", otel.kind = "client"))]
     pub async fn sweep(
         &self,
         expired_before: i64,
@@ -265,6 +273,7 @@ impl Store {
     }
 
     /// Starts a session with its first refresh token.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db create_session", otel.kind = "client"))]
     pub async fn create_session(
         &self,
         session_id: &str,
@@ -301,6 +310,7 @@ impl Store {
     /// live, stores `new_hash` in its place and extends the session to
     /// `expire_time`. Marking the token used is one conditional UPDATE, so of
     /// two concurrent refreshes with the same token exactly one succeeds.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db rotate_refresh_token", otel.kind = "client"))]
     pub async fn rotate_refresh_token(
         &self,
         old_hash: &str,
@@ -375,6 +385,7 @@ impl Store {
     /// The user of session `session_id`, and when the session was last used,
     /// if the session is live and belongs to `user_id`: one primary-key lookup
     /// joined with the user.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db live_session_user", otel.kind = "client"))]
     pub async fn live_session_user(
         &self,
         session_id: &str,
@@ -395,6 +406,7 @@ impl Store {
     }
 
     /// Records that session `session_id` was used at `now`.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db touch_session", otel.kind = "client"))]
     pub async fn touch_session(&self, session_id: &str, now: i64) -> Result<(), Error> {
         sqlx::query("UPDATE sessions SET last_use_time = $1 WHERE id = $2 AND last_use_time < $1")
             .bind(now)
@@ -405,6 +417,7 @@ impl Store {
     }
 
     /// The live sessions of `user_id` at `now`, the most recently used first.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db live_sessions", otel.kind = "client"))]
     pub async fn live_sessions(&self, user_id: &str, now: i64) -> Result<Vec<SessionInfo>, Error> {
         let rows = sqlx::query(
             "SELECT id, create_time, last_use_time, client_address, user_agent FROM sessions
@@ -431,6 +444,7 @@ impl Store {
 
     /// Revokes session `session_id` if it is a live session of `user_id`;
     /// says whether it was.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db revoke_user_session", otel.kind = "client"))]
     pub async fn revoke_user_session(
         &self,
         user_id: &str,
@@ -451,6 +465,7 @@ impl Store {
     }
 
     /// Records `kind` for `user_id`.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db record_event", otel.kind = "client"))]
     pub async fn record_event(
         &self,
         user_id: &str,
@@ -475,6 +490,7 @@ impl Store {
 
     /// Up to `limit` events of `user_id`, newest first, older than the event
     /// `before` when given. Kinds this version does not know are left out.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db events", otel.kind = "client"))]
     pub async fn events(
         &self,
         user_id: &str,
@@ -507,6 +523,7 @@ impl Store {
         Ok(events)
     }
 
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db revoke_session", otel.kind = "client"))]
     pub async fn revoke_session(&self, session_id: &str) -> Result<(), Error> {
         sqlx::query("UPDATE sessions SET revoked = TRUE WHERE id = $1")
             .bind(session_id)
@@ -516,6 +533,7 @@ impl Store {
     }
 
     /// Revokes every live session of `user_id` except `keep`; returns how many.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db revoke_other_sessions", otel.kind = "client"))]
     pub async fn revoke_other_sessions(&self, user_id: &str, keep: &str) -> Result<u64, Error> {
         Ok(sqlx::query(
             "UPDATE sessions SET revoked = TRUE WHERE user_id = $1 AND id <> $2 AND revoked = FALSE",
@@ -527,6 +545,7 @@ impl Store {
         .rows_affected())
     }
     /// The account of `email`, if there is one.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db find_user", otel.kind = "client"))]
     pub async fn find_user(&self, email: &str) -> Result<Option<User>, Error> {
         let row = sqlx::query(
             "SELECT u.id, u.email, u.create_time,
@@ -543,6 +562,7 @@ impl Store {
     /// one stops working) and puts `mail`, which carries the code, in the
     /// outbox, in one transaction: no code without its mail, no mail without
     /// its code. Mail of the previous code not yet being sent is dropped.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db issue_code", otel.kind = "client"))]
     pub async fn issue_code(
         &self,
         purpose: Purpose,
@@ -595,6 +615,7 @@ impl Store {
     /// used, expired, or out of tries). The try is counted in the same
     /// statement that reads the hash, so parallel guesses cannot get more
     /// than `max_attempts` compared between them.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db try_code", otel.kind = "client"))]
     pub async fn try_code(
         &self,
         user_id: &str,
@@ -618,6 +639,7 @@ impl Store {
 
     /// Uses up the verification code `code_hash` and marks the email
     /// verified; false when the code was used meanwhile (of two uses, one wins).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db verify_email", otel.kind = "client"))]
     pub async fn verify_email(&self, user_id: &str, code_hash: &str) -> Result<bool, Error> {
         let mut tx = self.pool.begin().await?;
         if !use_code(&mut tx, user_id, Purpose::VerifyEmail, code_hash).await? {
@@ -635,6 +657,7 @@ impl Store {
     /// the email verified (the code came through it) and revokes every
     /// session of the user, in one transaction; false when the code was used
     /// meanwhile.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db reset_password", otel.kind = "client"))]
     pub async fn reset_password(
         &self,
         user_id: &str,
@@ -668,6 +691,7 @@ impl Store {
     /// two senders picking the same row, the second finds it leased (on
     /// PostgreSQL it waits for the first and re-checks the lease) and gets
     /// nothing this time, so no message is sent twice at once.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db claim_mail", otel.kind = "client"))]
     pub async fn claim_mail(
         &self,
         now: i64,
@@ -698,7 +722,16 @@ impl Store {
         }))
     }
 
+    /// Messages in the outbox, due or not: its backlog.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db mail_backlog", otel.kind = "client"))]
+    pub async fn mail_backlog(&self) -> Result<i64, Error> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Deletes a claimed message (delivered, or undeliverable for good).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db delete_mail", otel.kind = "client"))]
     pub async fn delete_mail(&self, mail: &ClaimedMail) -> Result<(), Error> {
         sqlx::query("DELETE FROM mail_outbox WHERE id = $1 AND claim = $2")
             .bind(&mail.id)
@@ -709,6 +742,7 @@ impl Store {
     }
 
     /// Releases a claimed message to be tried again at `next_attempt_time`.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db postpone_mail", otel.kind = "client"))]
     pub async fn postpone_mail(
         &self,
         mail: &ClaimedMail,
@@ -733,6 +767,7 @@ impl Store {
     /// `throttle_keys`) and appends its `account_deleted` event, all in one
     /// transaction: the deletion and its event commit together or not at
     /// all. `None`: there was no such account (a concurrent call deleted it).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db delete_account", otel.kind = "client"))]
     pub async fn delete_account(
         &self,
         user_id: &str,
@@ -800,6 +835,7 @@ impl Store {
     }
 
     /// Up to `limit` account events after sequence `after`, oldest first.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db account_events_after", otel.kind = "client"))]
     pub async fn account_events_after(
         &self,
         after: i64,

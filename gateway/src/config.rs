@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, builder::TypedValueParser};
-use service_runtime::config::ServerArgs;
+use service_runtime::config::{AdminAddr, ServerArgs};
 
 /// Settings of the gateway. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -17,6 +17,10 @@ pub struct Config {
     /// Address to listen on (gRPC, grpc-web and the web app share it).
     #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+
+    /// Where Prometheus scrapes the gateway's metrics (`GET /metrics`), or `off`.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9460")]
+    pub metrics_addr: AdminAddr,
 
     /// Auth service replicas, comma-separated URLs (required).
     #[arg(long, env = "AUTH_UPSTREAMS", value_delimiter = ',')]

@@ -9,7 +9,7 @@ use gateway::Config;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::process::run(config.addr, |listener, shutdown| {
+    service_runtime::process::run(config.addr, config.metrics_addr, |listener, shutdown| {
         gateway::serve(config, listener, shutdown)
     })
 }

@@ -3,7 +3,7 @@
 //! flattened into each service's `Config`), and building a `Config` from its
 //! defaults alone, untouched by the environment.
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser};
 
@@ -83,6 +83,23 @@ impl StorageArgs {
     }
 }
 
+/// Where an admin listener listens, or `off`: the value of `METRICS_ADDR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AdminAddr(pub Option<SocketAddr>);
+
+impl std::str::FromStr for AdminAddr {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "" | "off" => Ok(Self(None)),
+            addr => addr.parse().map(|addr| Self(Some(addr))).map_err(|_| {
+                format!("`{addr}` is not an address such as 127.0.0.1:9460 (or `off`)")
+            }),
+        }
+    }
+}
+
 /// `C` with every setting at its documented default, ignoring the process's
 /// environment: what tests and embedding code start from before changing the
 /// fields they care about.
@@ -111,6 +128,17 @@ mod tests {
     struct Example {
         #[command(flatten)]
         storage: StorageArgs,
+    }
+
+    #[test]
+    fn admin_addresses_parse_or_are_off() {
+        assert_eq!("off".parse(), Ok(AdminAddr(None)));
+        assert_eq!("".parse(), Ok(AdminAddr(None)));
+        assert_eq!(
+            "0.0.0.0:9460".parse(),
+            Ok(AdminAddr(Some("0.0.0.0:9460".parse().unwrap())))
+        );
+        assert!("9460".parse::<AdminAddr>().unwrap_err().contains("`9460`"));
     }
 
     #[test]

@@ -110,6 +110,37 @@ impl Database {
     }
 }
 
+/// How often the pool's gauges are sampled.
+const POOL_SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
+
+impl Database {
+    /// Samples the pool for `server`'s metrics until the pool closes:
+    /// connections idle, in use and the limit, and how long taking one
+    /// waits (a probe that takes a connection and gives it straight back;
+    /// sqlx keeps no wait times of its own).
+    pub async fn record_pool(self, server: &'static str) {
+        let max = f64::from(self.pool.options().get_max_connections());
+        let gauge = |state: &'static str| metrics::gauge!("db_pool_connections", "server" => server, "state" => state);
+        let acquire = metrics::histogram!("db_pool_acquire_seconds", "server" => server);
+        let mut every = tokio::time::interval(POOL_SAMPLE_INTERVAL);
+        while !self.pool.is_closed() {
+            every.tick().await;
+            let idle = self.pool.num_idle();
+            let size = self.pool.size();
+            gauge("max").set(max);
+            gauge("idle").set(idle as f64);
+            gauge("in_use").set(f64::from(size).max(idle as f64) - idle as f64);
+            let start = std::time::Instant::now();
+            if let Ok(Ok(connection)) =
+                tokio::time::timeout(POOL_SAMPLE_INTERVAL, self.pool.acquire()).await
+            {
+                acquire.record(start.elapsed().as_secs_f64());
+                drop(connection);
+            }
+        }
+    }
+}
+
 /// True when an error means the database could not be reached (rather than a
 /// bad query), so callers can answer UNAVAILABLE and retry later.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {

@@ -3,7 +3,7 @@
 //! codes), the shared configuration flags, the gRPC server (per-RPC logging,
 //! health, reflection, graceful stop), the database for both engines, how
 //! errors reach clients, bearer tokens, and calls to
-//! another service's replicas (`upstream`). Also `grpc-health-probe`, a
+//! another service's replicas (`upstream`), metrics and traces. Also `grpc-health-probe`, a
 //! container health check.
 
 pub mod bearer;
@@ -14,6 +14,7 @@ pub mod database;
 pub mod health;
 pub mod limits;
 pub mod load;
+pub mod metrics;
 pub mod private_files;
 pub mod process;
 pub mod rate;

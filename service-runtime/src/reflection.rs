@@ -45,6 +45,35 @@ pub fn services(
     ))
 }
 
+/// The paths (`/package.Service/Method`) of `services` in `descriptors`,
+/// with health's and reflection's own: every call the server answers.
+pub fn methods(descriptors: &[u8], services: &[&str]) -> Result<HashSet<String>, Error> {
+    let set = FileDescriptorSet::decode(descriptors).map_err(Error::DecodeError)?;
+    let mut paths: HashSet<String> = set
+        .file
+        .iter()
+        .flat_map(|file| {
+            file.service.iter().filter_map(move |service| {
+                let name = qualified(file.package(), service.name());
+                services.contains(&name.as_str()).then(|| {
+                    service
+                        .method
+                        .iter()
+                        .map(move |method| format!("/{name}/{}", method.name()))
+                })
+            })
+        })
+        .flatten()
+        .collect();
+    paths.extend([
+        format!("/{HEALTH}/Check"),
+        format!("/{HEALTH}/Watch"),
+        format!("/{REFLECTION_V1}/ServerReflectionInfo"),
+        format!("/{REFLECTION_V1ALPHA}/ServerReflectionInfo"),
+    ]);
+    Ok(paths)
+}
+
 fn qualified(package: &str, name: &str) -> String {
     if package.is_empty() {
         name.to_owned()
@@ -198,5 +227,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names(&kept), names(&all));
+    }
+
+    #[test]
+    fn methods_are_those_of_the_named_services_plus_health_and_reflection() {
+        let methods = methods(proto::FILE_DESCRIPTOR_SET, &[AUTH]).unwrap();
+        assert!(methods.contains("/todo.auth.v1.AuthService/Login"));
+        assert!(methods.contains("/grpc.health.v1.Health/Check"));
+        assert!(methods.contains("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"));
+        assert!(!methods.contains("/todo.auth.v1.TokenService/ValidateToken"));
+        assert!(!methods.iter().any(|path| path.starts_with("/todo.task")));
     }
 }

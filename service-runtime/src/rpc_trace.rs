@@ -1,6 +1,9 @@
-//! One tracing span and one log line per RPC: the method, the caller's request
-//! id and address (resolved by `client_address`), the user once a service
-//! knows it, the gRPC status and the latency. The status is read where gRPC
+//! One tracing span, one log line and its metrics per RPC: the method, the
+//! caller's request id and address (resolved by `client_address`), the
+//! trace it belongs to, the user once a service knows it, the gRPC status
+//! and the latency. The span joins the caller's trace when the request
+//! carries a W3C `traceparent` (from a browser, grpcurl, or the service
+//! that called this one) and starts one otherwise. The status is read where gRPC
 //! puts it: the response headers for an early error, the trailers otherwise,
 //! and for grpc-web the trailer frame at the end of the body. Requests that
 //! are not gRPC (the web app's files) get no span and no line.
@@ -11,6 +14,7 @@
 //! stop does not wait for them.
 
 use std::{
+    collections::HashSet,
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -22,11 +26,14 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_core::future::BoxFuture;
 use http::{HeaderMap, Request, Response, header};
 use http_body::{Body, Frame};
+use opentelemetry::trace::{TraceContextExt as _, TraceId};
+use opentelemetry_http::HeaderExtractor;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use crate::client_address::ClientAddress;
+use crate::{client_address::ClientAddress, metrics::code_name};
 
 /// Status logged for a call whose client went away before it finished.
 const CANCELLED: &str = "1";
@@ -38,16 +45,36 @@ const SHUTTING_DOWN: &str = "the%20server%20is%20shutting%20down%3B%20reconnect"
 /// The layer to put in front of a tonic server.
 #[derive(Clone, Debug)]
 pub struct RpcTraceLayer {
-    quiet: Arc<[&'static str]>,
+    shared: Arc<Shared>,
     stopping: CancellationToken,
 }
 
+#[derive(Debug)]
+struct Shared {
+    /// The server, as its metrics' `server` label says.
+    server: &'static str,
+    quiet: Vec<&'static str>,
+    /// The paths this server answers: any other is counted as `unknown`,
+    /// so a client making up paths cannot make up series.
+    methods: HashSet<String>,
+}
+
 impl RpcTraceLayer {
-    /// Calls to the `quiet` services are logged at debug level only; streams
-    /// still open when `stopping` is cancelled end with UNAVAILABLE.
-    pub fn new(quiet: Vec<&'static str>, stopping: CancellationToken) -> Self {
+    /// For `server`, answering `methods` (`/package.Service/Method`): calls
+    /// to the `quiet` services are logged at debug level only; streams still
+    /// open when `stopping` is cancelled end with UNAVAILABLE.
+    pub fn new(
+        server: &'static str,
+        methods: HashSet<String>,
+        quiet: Vec<&'static str>,
+        stopping: CancellationToken,
+    ) -> Self {
         Self {
-            quiet: quiet.into(),
+            shared: Arc::new(Shared {
+                server,
+                quiet,
+                methods,
+            }),
             stopping,
         }
     }
@@ -59,7 +86,7 @@ impl<S> Layer<S> for RpcTraceLayer {
     fn layer(&self, inner: S) -> RpcTrace<S> {
         RpcTrace {
             inner,
-            quiet: self.quiet.clone(),
+            shared: self.shared.clone(),
             stopping: self.stopping.clone(),
         }
     }
@@ -69,7 +96,7 @@ impl<S> Layer<S> for RpcTraceLayer {
 #[derive(Clone, Debug)]
 pub struct RpcTrace<S> {
     inner: S,
-    quiet: Arc<[&'static str]>,
+    shared: Arc<Shared>,
     stopping: CancellationToken,
 }
 
@@ -99,36 +126,113 @@ pub(crate) fn is_quiet(path: &str, services: &[&str]) -> bool {
     })
 }
 
-fn make_span<B>(request: &Request<B>, quiet: &[&str]) -> Span {
+fn make_span<B>(request: &Request<B>, server: &'static str, quiet: &[&str]) -> Span {
     let path = request.uri().path();
-    if is_quiet(path, quiet) {
-        return tracing::debug_span!("rpc", method = %path, latency_ms = Empty);
-    }
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
+    let span = if is_quiet(path, quiet) {
+        tracing::debug_span!(
+            "rpc",
+            otel.name = %path,
+            otel.kind = "server",
+            server,
+            method = %path,
+            trace_id = Empty,
+            latency_ms = Empty,
+        )
+    } else {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let client = request
+            .extensions()
+            .get::<ClientAddress>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "rpc",
+            otel.name = %path,
+            otel.kind = "server",
+            server,
+            method = %path,
+            request_id = %header("x-request-id"),
+            client = %client,
+            trace_id = Empty,
+            user_id = Empty,
+            latency_ms = Empty,
+        )
     };
-    let client = request
-        .extensions()
-        .get::<ClientAddress>()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    tracing::info_span!(
-        "rpc",
-        method = %path,
-        request_id = %header("x-request-id"),
-        client = %client,
-        user_id = Empty,
-        latency_ms = Empty,
-    )
+    join_trace(&span, request.headers());
+    span
 }
 
-/// Logs the end of a call at the level its span was made with.
-fn finished(span: &Span, status: &str, stream_ms: Option<u128>) {
+/// Makes `span` part of the trace named by the request's `traceparent`,
+/// if any, and records the trace's id, which every log line of the call
+/// then shows.
+fn join_trace(span: &Span, headers: &HeaderMap) {
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(headers))
+    });
+    if span.set_parent(parent).is_err() {
+        return;
+    }
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}
+
+/// What a call's series are labelled with.
+#[derive(Debug)]
+struct Labels {
+    server: &'static str,
+    service: String,
+    method: String,
+}
+
+impl Labels {
+    fn new(shared: &Shared, path: &str) -> Self {
+        let known = shared.methods.contains(path);
+        let (service, method) = path
+            .trim_start_matches('/')
+            .split_once('/')
+            .filter(|_| known)
+            .unwrap_or(("unknown", "unknown"));
+        Self {
+            server: shared.server,
+            service: service.to_owned(),
+            method: method.to_owned(),
+        }
+    }
+
+    fn handling_time(&self, seconds: f64) {
+        metrics::histogram!(
+            "grpc_server_handling_seconds",
+            "server" => self.server,
+            "grpc_service" => self.service.clone(),
+            "grpc_method" => self.method.clone(),
+        )
+        .record(seconds);
+    }
+
+    fn handled(&self, status: &str) {
+        metrics::counter!(
+            "grpc_server_handled_total",
+            "server" => self.server,
+            "grpc_service" => self.service.clone(),
+            "grpc_method" => self.method.clone(),
+            "grpc_code" => code_name(status),
+        )
+        .increment(1);
+    }
+}
+
+/// Logs the end of a call at the level its span was made with, and counts it.
+fn finished(span: &Span, labels: &Labels, status: &str, stream_ms: Option<u128>) {
+    labels.handled(status);
     let _entered = span.enter();
     let quiet = span
         .metadata()
@@ -165,24 +269,28 @@ where
             let call = self.inner.call(request);
             return Box::pin(async move { Ok(call.await?.map(RpcBody::untraced)) });
         };
-        let span = make_span(&request, &self.quiet);
+        let span = make_span(&request, self.shared.server, &self.shared.quiet);
+        let labels = Labels::new(&self.shared, request.uri().path());
         let stopping = self.stopping.clone();
         let start = Instant::now();
         let call = span.in_scope(|| self.inner.call(request));
         Box::pin(async move {
             let response = call.instrument(span.clone()).await?;
             // The handler's time: a unary call's response headers follow its work.
-            span.record("latency_ms", start.elapsed().as_millis());
+            let elapsed = start.elapsed();
+            span.record("latency_ms", elapsed.as_millis());
+            labels.handling_time(elapsed.as_secs_f64());
             Ok(match grpc_status(response.headers()) {
                 // "Trailers-only": an early error carries its status in the headers.
                 Some(status) => {
-                    finished(&span, status, None);
+                    finished(&span, &labels, status, None);
                     response.map(RpcBody::untraced)
                 }
                 None => response.map(|inner| RpcBody {
                     inner,
                     pending: Some(Pending {
                         span,
+                        labels,
                         protocol,
                         stream_start: Instant::now(),
                         stopping: Box::pin(stopping.cancelled_owned()),
@@ -198,6 +306,7 @@ where
 #[derive(Debug)]
 struct Pending {
     span: Span,
+    labels: Labels,
     protocol: Protocol,
     stream_start: Instant,
     /// Resolves when the server begins to stop.
@@ -208,6 +317,7 @@ impl Pending {
     fn finish(self, status: &str) {
         finished(
             &self.span,
+            &self.labels,
             status,
             Some(self.stream_start.elapsed().as_millis()),
         );

@@ -1,5 +1,5 @@
-//! The gRPC server every process runs, built one way: per-RPC logging with
-//! request ids, health, reflection of the services it chooses, bounded
+//! The gRPC server every process runs, built one way: per-RPC logging,
+//! metrics and trace spans with request ids, health, reflection of the services it chooses, bounded
 //! connections (per address, silent ones closed, HTTP/2 keepalive) and calls
 //! (per address per second, and load shedding), and a stop that always stops. A service adds its own
 //! routes; with a database, health follows the database and the pool is
@@ -118,6 +118,7 @@ impl GrpcServer {
             .map_err(|error| StartError::other("the listener has no address", error))?;
         let (reflection_v1, reflection_v1alpha) =
             reflection::services(self.descriptors, &self.public)?;
+        let methods = reflection::methods(self.descriptors, &self.public)?;
         let routes = routes
             .add_service(HealthServer::new(HealthService::from_health_reporter(
                 self.reporter.clone(),
@@ -127,6 +128,10 @@ impl GrpcServer {
         let health_watch = self.database.clone().map(|database| {
             health::watch_database(self.reporter.clone(), self.public.clone(), database)
         });
+        let pool_metrics = self
+            .database
+            .clone()
+            .map(|database| tokio::spawn(database.record_pool(self.name)));
 
         let health_abort = health_watch
             .as_ref()
@@ -169,7 +174,12 @@ impl GrpcServer {
                 self.args.max_calls_per_second_per_address,
                 self.quiet.clone(),
             ))
-            .layer(rpc_trace::RpcTraceLayer::new(self.quiet, stopping.clone()))
+            .layer(rpc_trace::RpcTraceLayer::new(
+                self.name,
+                methods,
+                self.quiet,
+                stopping.clone(),
+            ))
             .layer(LoadLimitLayer::new(self.args.max_concurrent_calls))
             .add_routes(routes)
             .serve_with_incoming_shutdown(connections::incoming(listener, bounds), begin_stop);
@@ -186,8 +196,8 @@ impl GrpcServer {
                 Ok(())
             }
         };
-        if let Some(watch) = health_watch {
-            watch.abort();
+        for task in health_watch.into_iter().chain(pool_metrics) {
+            task.abort();
         }
         if let Some(database) = self.database {
             database.pool.close().await;

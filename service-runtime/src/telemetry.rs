@@ -1,18 +1,134 @@
-//! Tracing set-up, done once per process. `RUST_LOG` picks the verbosity.
+//! Logs and traces, set up once per process. `RUST_LOG` picks what is logged.
+//! Spans are OpenTelemetry spans too: each RPC's span joins the caller's
+//! trace (W3C `traceparent`), calls to other services carry it on, and the
+//! trace id is in every log line of a call. Spans leave the process only
+//! when `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector (OTLP over gRPC);
+//! otherwise they are made, numbered and dropped.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, sync::OnceLock};
 
-use tracing_subscriber::{EnvFilter, fmt};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing::{Level, Metadata};
+use tracing_subscriber::{
+    EnvFilter, Layer, filter::filter_fn, fmt, layer::SubscriberExt as _,
+    util::SubscriberInitExt as _,
+};
 
-/// Logs to stderr at the level `RUST_LOG` asks for (`info` when unset).
-/// Calling it twice is harmless, so a binary that runs several services in one
-/// process can let each of them try.
+/// The variable naming the collector, as every OpenTelemetry SDK reads it.
+const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// Crates whose spans are traced (at debug level too: the database and
+/// internal calls are debug spans, kept out of the log but not out of traces).
+const TRACED_CRATES: &[&str] = &["service_runtime", "auth_service", "task_service", "gateway"];
+
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// Logs to stderr at the level `RUST_LOG` asks for (`info` when unset) and
+/// traces as the module says. Calling it twice is harmless, so a binary that
+/// runs several services in one process can let each of them try.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = fmt()
-        .with_env_filter(filter)
+    let provider = PROVIDER.get_or_init(provider);
+    let logs = fmt::layer()
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(trace_layer(provider))
         .try_init();
+    if std::env::var_os(OTLP_ENDPOINT).is_some() {
+        tracing::info!(
+            endpoint = std::env::var(OTLP_ENDPOINT).unwrap_or_default(),
+            "exporting traces over OTLP"
+        );
+    }
+}
+
+/// Sends the spans still buffered to the collector: the last thing a process does.
+pub fn flush() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.shutdown();
+    }
+}
+
+/// The layer that makes spans OpenTelemetry spans through `provider`, for
+/// this crate's subscriber and for tests that collect spans themselves. It
+/// also installs the W3C trace-context propagator.
+pub fn trace_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("todo"))
+        .with_filter(filter_fn(traced))
+}
+
+/// Our spans at debug level and up; events (which become span events) only
+/// when they are warnings or errors.
+fn traced(metadata: &Metadata<'_>) -> bool {
+    if metadata.is_span() {
+        is_traced_span(metadata.target(), *metadata.level())
+    } else {
+        *metadata.level() <= Level::WARN
+    }
+}
+
+fn is_traced_span(target: &str, level: Level) -> bool {
+    level <= Level::DEBUG
+        && TRACED_CRATES.iter().any(|name| {
+            target
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+}
+
+/// A provider exporting over OTLP when a collector is configured, and
+/// exporting nothing otherwise.
+fn provider() -> SdkTracerProvider {
+    let mut builder = SdkTracerProvider::builder().with_resource(resource());
+    if std::env::var_os(OTLP_ENDPOINT).is_some() {
+        // Reads the endpoint, headers and timeout from the standard variables.
+        match opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+        {
+            Ok(exporter) => builder = builder.with_batch_exporter(exporter),
+            Err(error) => eprintln!("warning: traces are not exported: {error}"),
+        }
+    }
+    builder.build()
+}
+
+/// The process as traces name it: `OTEL_SERVICE_NAME` if set, else the binary's name.
+fn resource() -> Resource {
+    let builder = Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_some() {
+        return builder.build();
+    }
+    let name = std::env::current_exe()
+        .ok()
+        .and_then(|path| {
+            path.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "todo".to_owned());
+    builder.with_service_name(name).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_debug_spans_are_traced_and_other_crates_spans_are_not() {
+        assert!(is_traced_span("task_service::store", Level::DEBUG));
+        assert!(is_traced_span("service_runtime", Level::INFO));
+        assert!(!is_traced_span("task_service::store", Level::TRACE));
+        assert!(!is_traced_span("sqlx::query", Level::INFO));
+        assert!(!is_traced_span("gateways::x", Level::INFO));
+    }
 }

@@ -37,6 +37,7 @@ use bytes::Bytes;
 use futures_core::future::BoxFuture;
 use http::{Request, Response, request::Parts};
 use http_body_util::{BodyExt, Full};
+use opentelemetry_http::HeaderInjector;
 use tonic::{
     Status,
     body::Body,
@@ -49,6 +50,8 @@ use tower::{
     Service, ServiceExt,
     retry::budget::{Budget, TpsBudget},
 };
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::start::StartError;
 
@@ -218,7 +221,14 @@ impl Replica {
 /// rotation, anything else (NOT_SERVING, the watch ending, the connection
 /// failing or missing its pings) takes it out.
 async fn watch_health(name: &'static str, uri: String, channel: Channel, serving: Arc<AtomicBool>) {
+    let gauge = metrics::gauge!(
+        "upstream_replica_serving",
+        "upstream" => name,
+        "replica" => uri.clone(),
+    );
+    gauge.set(0.0);
     let set = |now: bool| {
+        gauge.set(if now { 1.0 } else { 0.0 });
         if serving.swap(now, Ordering::Relaxed) != now {
             if now {
                 tracing::info!(upstream = name, replica = %uri, "replica serving: in the rotation");
@@ -449,10 +459,31 @@ impl Upstream {
     /// Sends the call (`parts` and its whole encoded `body`) to a replica,
     /// and to others as the module says, and returns the first answer that
     /// is not retried. The answer's body streams from the replica.
-    pub async fn call(&self, parts: Parts, body: Bytes) -> Result<Response<Body>, Status> {
+    pub async fn call(&self, mut parts: Parts, body: Bytes) -> Result<Response<Body>, Status> {
         let path = parts.uri.path().to_owned();
-        let streaming = (self.shared.calls.streaming)(&path);
-        let idempotent = (self.shared.calls.idempotent)(&path, &body);
+        let span = tracing::debug_span!(
+            "upstream",
+            otel.name = %path,
+            otel.kind = "client",
+            upstream = self.shared.name,
+        );
+        // The callee's span joins this call's trace (replacing whatever
+        // `traceparent` the request came with: this span is its parent now).
+        let context = span.context();
+        opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(&context, &mut HeaderInjector(&mut parts.headers));
+        });
+        self.attempts(parts, body, &path).instrument(span).await
+    }
+
+    async fn attempts(
+        &self,
+        parts: Parts,
+        body: Bytes,
+        path: &str,
+    ) -> Result<Response<Body>, Status> {
+        let streaming = (self.shared.calls.streaming)(path);
+        let idempotent = (self.shared.calls.idempotent)(path, &body);
         self.shared.budget.deposit();
         let Some(mut replica) = self.pick(&[]) else {
             tracing::warn!(upstream = self.shared.name, "no replica is known");
@@ -473,6 +504,8 @@ impl Upstream {
                 .flatten()
                 .filter(|_| self.shared.budget.withdraw());
             if let Some(next) = next {
+                metrics::counter!("upstream_retries_total", "upstream" => self.shared.name)
+                    .increment(1);
                 tracing::debug!(upstream = self.shared.name, replica = %replica.uri, %path, "retrying on another replica");
                 replica = next;
                 continue;

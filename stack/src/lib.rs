@@ -9,7 +9,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf};
 use clap::Parser;
 use service_runtime::{
     StartError,
-    config::{ServerArgs, from_env},
+    config::{AdminAddr, ServerArgs, from_env},
     process::bind,
 };
 use tokio::{net::TcpListener, sync::watch};
@@ -27,6 +27,10 @@ pub struct Config {
     /// Where the gateway listens: the web app, gRPC, grpc-web, reflection, health.
     #[arg(long, env = "GATEWAY_ADDR", default_value = "127.0.0.1:8080")]
     pub gateway_addr: SocketAddr,
+
+    /// Where Prometheus scrapes the whole stack's (one endpoint for its three parts) metrics (`GET /metrics`), or `off`.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9460")]
+    pub metrics_addr: AdminAddr,
 
     /// Where the auth service listens.
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
@@ -101,6 +105,8 @@ pub async fn run(
     task_config.server = behind_gateway;
     let gateway_config = gateway::Config {
         addr: gateway_addr,
+        // The stack's process serves one endpoint for all three.
+        metrics_addr: AdminAddr(None),
         auth_upstreams: vec![auth_url.clone()],
         task_upstreams: vec![task_url.clone()],
         front: config.front,
@@ -135,6 +141,9 @@ pub async fn run(
     println!("  auth-service     {auth_url}");
     println!("  task-service     {task_url}");
     println!("  mail             {mail}");
+    if let AdminAddr(Some(metrics)) = config.metrics_addr {
+        println!("  metrics          http://{metrics}/metrics");
+    }
     println!("Ctrl-C stops everything.");
 
     // Run until asked to stop, or until a part ends by itself (a failure).

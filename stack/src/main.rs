@@ -8,7 +8,9 @@ use todo_stack::Config;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::process::run(config.gateway_addr, |listener, shutdown| {
-        todo_stack::run(config, listener, shutdown)
-    })
+    service_runtime::process::run(
+        config.gateway_addr,
+        config.metrics_addr,
+        |listener, shutdown| todo_stack::run(config, listener, shutdown),
+    )
 }

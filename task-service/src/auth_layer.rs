@@ -17,6 +17,7 @@ use proto::auth::v1::{ValidateTokenRequest, token_service_client::TokenServiceCl
 use service_runtime::upstream::Upstream;
 use tonic::{Code, Status, server::NamedService};
 use tower::{Layer, Service};
+use tracing::Instrument as _;
 
 use crate::error::Error;
 
@@ -124,11 +125,13 @@ impl TokenValidator {
         request_id: Option<&str>,
     ) -> Result<VerifiedUser, Error> {
         if let Some(answer) = self.cache.get(access_token).await {
+            cache_lookup("hit");
             if answer.at.elapsed() >= self.refresh_after {
                 self.refresh_in_background(access_token);
             }
             return Ok(answer.user);
         }
+        cache_lookup("miss");
         // Concurrent calls with one new token wait for one question, not one each.
         self.cache
             .try_get_with(access_token.to_owned(), self.ask(access_token, request_id))
@@ -158,6 +161,7 @@ impl TokenValidator {
     }
 
     /// Asks the auth service about `access_token`.
+    #[tracing::instrument(level = "debug", name = "validate_token", skip_all)]
     async fn ask(&self, access_token: &str, request_id: Option<&str>) -> Result<Answer, Error> {
         let mut request = tonic::Request::new(ValidateTokenRequest {
             access_token: access_token.to_owned(),
@@ -202,18 +206,32 @@ impl TokenValidator {
         }
         drop(refreshing);
         let validator = self.clone();
-        tokio::spawn(async move {
-            match validator.ask(&token, None).await {
-                Ok(answer) => validator.cache.insert(token.clone(), answer).await,
-                Err(Error::Unauthenticated(_)) => validator.cache.invalidate(&token).await,
-                Err(_) => {}
+        // A trace of its own, linked to the call that found the answer old:
+        // that call has long answered when this one ends.
+        let span = tracing::debug_span!(parent: None, "token_recheck");
+        span.follows_from(tracing::Span::current());
+        tokio::spawn(
+            async move {
+                let outcome = match validator.ask(&token, None).await {
+                    Ok(answer) => {
+                        validator.cache.insert(token.clone(), answer).await;
+                        "valid"
+                    }
+                    Err(Error::Unauthenticated(_)) => {
+                        validator.cache.invalidate(&token).await;
+                        "refused"
+                    }
+                    Err(_) => "unavailable",
+                };
+                metrics::counter!("token_cache_refreshes_total", "outcome" => outcome).increment(1);
+                validator
+                    .refreshing
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&token);
             }
-            validator
-                .refreshing
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&token);
-        });
+            .instrument(span),
+        );
     }
 
     /// Validates the `authorization: Bearer <token>` header of a request.
@@ -295,4 +313,9 @@ where
             inner.call(request).await
         })
     }
+}
+
+/// Counts a lookup in the token cache: a hit spares the auth service a call.
+fn cache_lookup(result: &'static str) {
+    metrics::counter!("token_cache_lookups_total", "result" => result).increment(1);
 }

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use service_runtime::config::{ServerArgs, StorageArgs};
+use service_runtime::config::{AdminAddr, ServerArgs, StorageArgs};
 
 /// Settings of the task service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -13,6 +13,10 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "TASK_ADDR", default_value = "127.0.0.1:50052")]
     pub addr: SocketAddr,
+
+    /// Where Prometheus scrapes the task service's metrics (`GET /metrics`), or `off`.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9462")]
+    pub metrics_addr: AdminAddr,
 
     /// Where tasks are stored (`DATA_DIR/tasks.sqlite3` by default).
     #[command(flatten)]

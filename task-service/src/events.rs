@@ -109,6 +109,22 @@ impl Fanout {
     }
 }
 
+/// One open WatchTasks stream, for the `task_watch_streams_open` gauge.
+struct OpenWatch;
+
+impl OpenWatch {
+    fn count() -> Self {
+        metrics::gauge!("task_watch_streams_open").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        metrics::gauge!("task_watch_streams_open").decrement(1.0);
+    }
+}
+
 /// One watcher's view of its user's changes.
 #[derive(Debug)]
 pub struct Subscription {
@@ -201,6 +217,7 @@ impl Events {
         let mut changes = self.subscribe(&UserId::new(user.user_id.clone()));
         let (sender, receiver) = mpsc::channel(WATCH_QUEUE);
         tokio::spawn(async move {
+            let _open = OpenWatch::count();
             let mut recheck = tokio::time::interval(WATCH_RECHECK);
             loop {
                 let outcome: Result<Option<Arc<Change>>, Error> = tokio::select! {
@@ -209,7 +226,10 @@ impl Events {
                         Ok(Feed::Change(change)) => Ok(Some(change)),
                         Ok(Feed::AccountDeleted) => Err(Error::unauthenticated(ACCOUNT_DELETED)),
                         Ok(Feed::Missed) => Err(Error::ChangesMissed),
-                        Err(RecvError::Lagged(missed)) => Err(Error::FellBehind(missed)),
+                        Err(RecvError::Lagged(missed)) => {
+                            metrics::counter!("task_watchers_dropped_total", "reason" => "slow").increment(1);
+                            Err(Error::FellBehind(missed))
+                        }
                         Err(RecvError::Closed) => return,
                     },
                     _ = recheck.tick() => match validator.validate(&user.access_token, None).await {

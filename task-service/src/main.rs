@@ -7,7 +7,7 @@ use task_service::Config;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::process::run(config.addr, |listener, shutdown| {
+    service_runtime::process::run(config.addr, config.metrics_addr, |listener, shutdown| {
         task_service::serve(config, listener, shutdown)
     })
 }

@@ -128,6 +128,7 @@ impl Store {
 
     /// The key page tokens are sealed with: made by the first replica to
     /// ask, then the same for all.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db page_token_key", otel.kind = "client"))]
     pub async fn page_token_key(&self) -> Result<PageTokenKey, Error> {
         sqlx::query(
             "INSERT INTO page_token_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
@@ -152,6 +153,7 @@ impl Store {
     /// at most the number in flight at once (bounded by the pool sizes).
     /// Exact would take a lock per user on every create for a limit that
     /// exists to stop runaway growth, not to count precisely.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db insert", otel.kind = "client"))]
     pub async fn insert(
         &self,
         task: &Task,
@@ -222,6 +224,7 @@ impl Store {
     }
 
     /// The user's task `id`, if it exists and is theirs.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db get", otel.kind = "client"))]
     pub async fn get(&self, user_id: &UserId, id: &TaskId) -> Result<Option<Task>, Error> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
@@ -235,6 +238,7 @@ impl Store {
 
     /// Writes `updated` over the stored task if it still has `expected_etag`;
     /// otherwise someone else changed it first and this write loses (ABORTED).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db update", otel.kind = "client"))]
     pub async fn update(&self, updated: &Task, expected_etag: &str) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
         let written = sqlx::query(
@@ -268,6 +272,7 @@ impl Store {
 
     /// Deletes the user's task `id`; with `expected_etag`, only while the
     /// task still has it (otherwise ABORTED).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db delete", otel.kind = "client"))]
     pub async fn delete(
         &self,
         user_id: &UserId,
@@ -300,6 +305,7 @@ impl Store {
 
     /// Sends `payload` to every replica listening on `channel` (PostgreSQL
     /// NOTIFY; delivered when the sending transaction commits, here at once).
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db notify", otel.kind = "client"))]
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<(), Error> {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(channel)
@@ -310,6 +316,7 @@ impl Store {
     }
 
     /// The sequence of the last account event handled; 0 before the first.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db account_event_cursor", otel.kind = "client"))]
     pub async fn account_event_cursor(&self) -> Result<i64, Error> {
         Ok(
             sqlx::query_scalar("SELECT sequence FROM account_event_cursor WHERE id = 1")
@@ -322,6 +329,7 @@ impl Store {
     /// event `sequence`, and moves the cursor to that event, in one
     /// transaction. `None` (and nothing deleted) when the cursor is at or
     /// past the event already: this replica or another one handled it.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db purge_user", otel.kind = "client"))]
     pub async fn purge_user(&self, user_id: &UserId, sequence: i64) -> Result<Option<u64>, Error> {
         let mut tx = self.pool.begin().await?;
         // The cursor first: its row lock makes a second replica handling the
@@ -345,6 +353,7 @@ impl Store {
 
     /// Moves the cursor past account event `sequence` without acting on it
     /// (a kind this version does not know); false if it was there already.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db skip_account_event", otel.kind = "client"))]
     pub async fn skip_account_event(&self, sequence: i64) -> Result<bool, Error> {
         let mut tx = self.pool.begin().await?;
         let claimed = claim_account_event(&mut tx, sequence).await?;
@@ -354,6 +363,7 @@ impl Store {
 
     /// Up to `limit` of the user's tasks that match `query`, in its order
     /// from where its page starts, plus how many match in all.
+    #[tracing::instrument(level = "debug", name = "db", skip_all, fields(otel.name = "db list", otel.kind = "client"))]
     pub async fn list(
         &self,
         user_id: &UserId,

@@ -34,16 +34,19 @@ pub fn run(role: &str) -> anyhow::Result<()> {
         match role {
             "auth" => {
                 let config = auth_service::Config::parse();
+                metrics(config.metrics_addr).await?;
                 let listener = listen(config.addr).await?;
                 auth_service::serve(config, listener, shutdown).await?;
             }
             "tasks" => {
                 let config = task_service::Config::parse();
+                metrics(config.metrics_addr).await?;
                 let listener = listen(config.addr).await?;
                 task_service::serve(config, listener, shutdown).await?;
             }
             "gateway" => {
                 let config = gateway::Config::parse();
+                metrics(config.metrics_addr).await?;
                 let listener = listen(config.addr).await?;
                 gateway::serve(config, listener, shutdown).await?;
             }
@@ -55,6 +58,15 @@ pub fn run(role: &str) -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Serves the process's metrics as the service's `main` would (the
+/// benchmark gives each child a port of its own; its log says which).
+async fn metrics(addr: service_runtime::config::AdminAddr) -> anyhow::Result<()> {
+    if let service_runtime::config::AdminAddr(Some(addr)) = addr {
+        service_runtime::metrics::spawn(addr, std::future::pending()).await?;
+    }
+    Ok(())
 }
 
 /// Binds `addr` and tells the parent where it listens.

@@ -53,10 +53,13 @@ impl Service {
         let mut command = Command::new(std::env::current_exe()?);
         // The services read their settings from the environment too; only the
         // flags given here may configure them.
+        command.env_clear().env(ROLE_VAR, role).args(args);
+        if matches!(role, "auth" | "tasks" | "gateway") {
+            // Several children of one role run at once: each takes a free
+            // port for its metrics, and its log names it.
+            command.args(["--metrics-addr", "127.0.0.1:0"]);
+        }
         command
-            .env_clear()
-            .env(ROLE_VAR, role)
-            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -31,6 +31,7 @@ pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let provider = PROVIDER.get_or_init(provider);
     let logs = fmt::layer()
+        .fmt_fields(LogFields)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
@@ -44,6 +45,55 @@ pub fn init() {
             endpoint = std::env::var(OTLP_ENDPOINT).unwrap_or_default(),
             "exporting traces over OTLP"
         );
+    }
+}
+
+/// Fields as the default format writes them, without the `otel.*` ones
+/// (the span's name and kind for traces, which the log already shows as
+/// `method`).
+#[derive(Debug)]
+struct LogFields;
+
+impl<'writer> fmt::FormatFields<'writer> for LogFields {
+    fn format_fields<R: tracing_subscriber::field::RecordFields>(
+        &self,
+        writer: fmt::format::Writer<'writer>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut visitor = LogFieldsVisitor {
+            writer,
+            first: true,
+            result: Ok(()),
+        };
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+struct LogFieldsVisitor<'writer> {
+    writer: fmt::format::Writer<'writer>,
+    first: bool,
+    result: std::fmt::Result,
+}
+
+impl tracing::field::Visit for LogFieldsVisitor<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        // Strings are quoted, as the default format has them.
+        self.record_debug(field, &value);
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let name = field.name();
+        if self.result.is_err() || name.starts_with("otel.") {
+            return;
+        }
+        let space = if self.first { "" } else { " " };
+        self.first = false;
+        self.result = if name == "message" {
+            write!(self.writer, "{space}{value:?}")
+        } else {
+            write!(self.writer, "{space}{name}={value:?}")
+        };
     }
 }
 
@@ -122,6 +172,46 @@ fn resource() -> Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_lines_leave_out_the_fields_only_traces_need() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            fmt::layer()
+                .fmt_fields(LogFields)
+                .without_time()
+                .with_ansi(false)
+                .with_target(false)
+                .with_writer(move || writer.clone()),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "rpc",
+                otel.name = "/a.B/C",
+                method = "/a.B/C",
+                latency_ms = 3
+            );
+            span.in_scope(|| tracing::info!(grpc_status = "0", "rpc finished"));
+        });
+        let line = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            line.trim(),
+            r#"INFO rpc{method="/a.B/C" latency_ms=3}: rpc finished grpc_status="0""#
+        );
+    }
 
     #[test]
     fn our_debug_spans_are_traced_and_other_crates_spans_are_not() {

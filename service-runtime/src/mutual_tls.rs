@@ -128,10 +128,7 @@ fn read_pem(setting: &str, path: &Path) -> Result<Vec<u8>, StartError> {
 }
 
 fn no_pem(setting: &str, path: &Path, what: &str) -> StartError {
-    StartError::Config(format!(
-        "{setting}: {} holds no PEM {what}",
-        path.display()
-    ))
+    StartError::Config(format!("{setting}: {} holds no PEM {what}", path.display()))
 }
 
 /// A service's identity on internal connections: its certificate and key,

@@ -5,7 +5,12 @@
 //! Production may use these, or certificates from its own CA: the services
 //! only read PEM files.
 
-use std::{fmt, net::IpAddr};
+use std::{
+    fmt,
+    io::{self, Write},
+    net::IpAddr,
+    path::{Path, PathBuf},
+};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -13,6 +18,25 @@ use rcgen::{
 };
 
 pub use rcgen::Error;
+
+use crate::private_files;
+
+/// The names the auth service's internal listener is reached by, all in its
+/// certificate: this host, compose's service name, and the Kubernetes
+/// Service `auth` in the namespace `todo` (deploy/k8s).
+pub const AUTH_NAMES: &[&str] = &[
+    "localhost",
+    "127.0.0.1",
+    "::1",
+    "auth",
+    "auth.todo",
+    "auth.todo.svc",
+    "auth.todo.svc.cluster.local",
+];
+
+/// The task service's identity, as the auth service's
+/// INTERNAL_ALLOWED_CLIENTS names it.
+pub const TASKS_IDENTITY: &str = "tasks";
 
 /// How long issued certificates (and the CA) are valid: renewing is
 /// running `todo-stack certs` again and restarting (see the README).
@@ -107,6 +131,63 @@ impl DevCa {
     }
 }
 
+/// A development CA with the certificates of the services' identities:
+/// the auth service's internal listener (a server certificate for
+/// [`AUTH_NAMES`]) and the task service (a client certificate naming
+/// [`TASKS_IDENTITY`]).
+#[derive(Debug)]
+pub struct ServiceCertificates {
+    pub ca: DevCa,
+    pub auth: Issued,
+    pub tasks: Issued,
+}
+
+impl ServiceCertificates {
+    /// A new CA and certificates, keys all fresh.
+    pub fn generate() -> Result<Self, Error> {
+        let ca = DevCa::new("todo development CA")?;
+        let auth = ca.server(AUTH_NAMES)?;
+        let tasks = ca.client(&[TASKS_IDENTITY])?;
+        Ok(Self { ca, auth, tasks })
+    }
+
+    /// The files [`write_to`](Self::write_to) writes, as names in the directory.
+    pub const FILES: [&str; 6] = [
+        "ca.pem",
+        "ca-key.pem",
+        "auth.pem",
+        "auth-key.pem",
+        "tasks.pem",
+        "tasks-key.pem",
+    ];
+
+    /// Writes [`FILES`](Self::FILES) into `dir` (created 0700 if missing),
+    /// each private (0600), and returns their paths. Fails, writing
+    /// nothing, if any of them exists: keys are never overwritten.
+    pub fn write_to(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        private_files::create_dir(dir)?;
+        let paths: Vec<PathBuf> = Self::FILES.iter().map(|name| dir.join(name)).collect();
+        if let Some(existing) = paths.iter().find(|path| path.exists()) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", existing.display()),
+            ));
+        }
+        let contents = [
+            &self.ca.own.certificate_pem,
+            &self.ca.own.key_pem,
+            &self.auth.certificate_pem,
+            &self.auth.key_pem,
+            &self.tasks.certificate_pem,
+            &self.tasks.key_pem,
+        ];
+        for (path, content) in paths.iter().zip(contents) {
+            private_files::create_file(path)?.write_all(content.as_bytes())?;
+        }
+        Ok(paths)
+    }
+}
+
 /// A subject alternative name: an IP address, a URI, or a DNS name.
 fn san(name: &str) -> Result<SanType, Error> {
     if let Ok(ip) = name.parse::<IpAddr>() {
@@ -142,5 +223,24 @@ mod tests {
         let names = parsed.subject_alternative_name().unwrap().unwrap();
         assert_eq!(names.value.general_names.len(), 2);
         assert!(!format!("{client:?}").contains("PRIVATE KEY"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn service_certificates_are_written_private_and_never_over_existing_ones() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("dev-certs-{}", std::process::id()));
+        let certificates = ServiceCertificates::generate().unwrap();
+        let written = certificates.write_to(&dir).unwrap();
+        assert_eq!(written.len(), ServiceCertificates::FILES.len());
+        for path in &written {
+            let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", path.display());
+        }
+        let before = std::fs::read(dir.join("ca-key.pem")).unwrap();
+        let again = ServiceCertificates::generate().unwrap().write_to(&dir);
+        assert_eq!(again.unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(dir.join("ca-key.pem")).unwrap(), before);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

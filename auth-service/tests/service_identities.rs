@@ -1,22 +1,20 @@
 //! Service identities: the internal listener (TokenService,
 //! AccountEventService) under mutual TLS serves only clients whose
 //! certificate the configured CA signed and whose identity is allowed; the
-//! real task service, presenting its certificate, checks tokens through it;
-//! the public listener stays plaintext and no longer serves TokenService.
-//! Certificates are made as `todo-stack certs` makes them.
+//! public listener stays plaintext and no longer serves TokenService.
+//! Certificates are made as `todo-stack certs` makes them. (The real task
+//! service calling through it is the stack's test: services meet only over
+//! gRPC, so this crate's tests do not start the task service.)
 
 mod support;
 
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
-use proto::{
-    auth::v1::{ValidateTokenRequest, token_service_client::TokenServiceClient},
-    task::v1::{CreateTaskRequest, ListTasksRequest, Task, task_service_client::TaskServiceClient},
-};
+use proto::auth::v1::{ValidateTokenRequest, token_service_client::TokenServiceClient};
 use service_runtime::dev_certificates::{DevCa, Issued, ServiceCertificates, TASKS_IDENTITY};
-use support::{TestAuth, bearer, test_config};
+use support::{TestAuth, test_config};
 use tempfile::TempDir;
-use testkit::{Running, TestDatabase, users::TestUsers};
+use testkit::{TestDatabase, users::TestUsers};
 use tonic::{
     Code,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
@@ -157,45 +155,6 @@ async fn a_valid_certificate_whose_identity_is_not_allowed_gets_permission_denie
 }
 
 #[tokio::test]
-async fn the_task_service_presenting_its_certificate_validates_tokens() {
-    let certificates = Certificates::generate();
-    let auth = start_auth(&certificates).await;
-    let task_database = TestDatabase::create().await;
-    let task_dir = TempDir::new().unwrap();
-    let tasks = start_tasks(&auth, &certificates, &task_database, task_dir.path()).await;
-    let user = auth.user("ada@example.com").await;
-
-    let mut client = TaskServiceClient::new(tasks.channel());
-    let created = client
-        .create_task(bearer(
-            &user.access_token,
-            CreateTaskRequest {
-                task: Some(Task {
-                    title: "renew the certificates".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let listed = client
-        .list_tasks(bearer(&user.access_token, ListTasksRequest::default()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(listed.tasks, [created.task.unwrap()]);
-    // And a token the auth service refuses is refused here too.
-    let refused = client
-        .list_tasks(bearer("forged", ListTasksRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
-    tasks.stop().await;
-}
-
-#[tokio::test]
 async fn the_public_listener_stays_plaintext_and_serves_no_internal_service() {
     let certificates = Certificates::generate();
     let auth = start_auth(&certificates).await;
@@ -266,27 +225,4 @@ async fn incomplete_settings_stop_the_start_and_say_what_is_missing() {
     .await;
     assert!(error.contains("holds no PEM certificate"), "{error}");
     assert!(!error.contains("PRIVATE KEY"), "{error}");
-}
-
-/// The real task service on a port of its own, calling the auth service's
-/// internal listener over mutual TLS with the task service's certificate.
-async fn start_tasks(
-    auth: &TestAuth,
-    certificates: &Certificates,
-    database: &TestDatabase,
-    data_dir: &Path,
-) -> Running {
-    let mut config: task_service::Config = service_runtime::config::defaults();
-    config.storage.data_dir = data_dir.to_owned();
-    config.storage.database_url = Some(database.url.clone());
-    // The name in the auth service's certificate, not the address.
-    config.auth_url = vec![format!("https://localhost:{}", auth.internal_addr.port())];
-    config.internal_tls.internal_tls_cert = Some(certificates.path("tasks.pem"));
-    config.internal_tls.internal_tls_key = Some(certificates.path("tasks-key.pem"));
-    config.internal_tls.internal_ca = Some(certificates.path("ca.pem"));
-    Running::spawn(testkit::listener().await, |listener, stopped| {
-        task_service::serve(config, listener, async {
-            let _ = stopped.await;
-        })
-    })
 }

@@ -149,6 +149,8 @@ pub async fn serve(
 
     // One stop for both servers: the caller's shutdown, or either server
     // ending by itself (a failure), which must not leave the other running.
+    // Each waits on a receiver made now, before anything runs, so none can
+    // miss a stop sent while the others start.
     let stop = watch::Sender::new(());
     let stopped = || {
         let mut receiver = stop.subscribe();
@@ -156,24 +158,25 @@ pub async fn serve(
             let _ = receiver.changed().await;
         }
     };
+    let (either_stopped, public_stopped, internal_stopped) = (stopped(), stopped(), stopped());
     let (_, public, internal) = tokio::join!(
         async {
             tokio::select! {
                 () = shutdown => {}
-                () = stopped() => {}
+                () = either_stopped => {}
             }
             stop.send_replace(());
         },
         async {
             let served = public
-                .serve(listeners.public, public_routes, stopped())
+                .serve(listeners.public, public_routes, public_stopped)
                 .await;
             stop.send_replace(());
             served
         },
         async {
             let served = internal
-                .serve(listeners.internal, internal_routes, stopped())
+                .serve(listeners.internal, internal_routes, internal_stopped)
                 .await;
             stop.send_replace(());
             served

@@ -16,7 +16,7 @@ use proto::auth::v1::{
 };
 use support::{PASSWORD, TestAuth, bearer, test_config};
 use tempfile::TempDir;
-use testkit::{Running, TestDatabase};
+use testkit::TestDatabase;
 use tonic::{Code, Status, Streaming};
 use tonic_types::StatusExt;
 

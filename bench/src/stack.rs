@@ -189,6 +189,8 @@ pub struct Stack {
     pub auth: Service,
     pub tasks: Service,
     pub gateway: Service,
+    /// The auth service's internal listener (TokenService).
+    pub auth_internal: SocketAddr,
     databases: [TestDatabase; 2],
 }
 
@@ -209,9 +211,13 @@ impl Stack {
             Engine::Sqlite
         };
         let local = "127.0.0.1:0".to_owned();
+        // The task service's way in (TokenService, account events).
+        let auth_internal = SocketAddr::from(([127, 0, 0, 1], testkit::smtp::free_port()));
         let mut auth_args = vec![
             "--addr".into(),
             local.clone(),
+            "--internal-addr".into(),
+            auth_internal.to_string(),
             "--data-dir".into(),
             dir.join("auth").display().to_string(),
             "--database-url".into(),
@@ -234,7 +240,7 @@ impl Stack {
             "--database-url".into(),
             task_database.url.clone(),
             "--auth-url".into(),
-            auth.url(),
+            format!("http://{auth_internal}"),
         ];
         task_args.extend(behind_gateway);
         task_args.extend(limits.server_args());
@@ -254,6 +260,7 @@ impl Stack {
         Ok(Self {
             engine,
             auth,
+            auth_internal,
             tasks,
             gateway,
             databases: [auth_database, task_database],

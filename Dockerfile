@@ -5,10 +5,10 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p auth-service -p task-service -p gateway -p service-runtime --bins \
+RUN cargo build --release --locked -p auth-service -p task-service -p gateway -p service-runtime -p todo-stack --bins \
  && mkdir -p /out \
  && cp target/release/auth-service target/release/task-service target/release/gateway \
-       target/release/grpc-health-probe /out/
+       target/release/grpc-health-probe target/release/todo-stack /out/
 
 FROM debian:bookworm-slim AS base
 RUN apt-get update \
@@ -27,6 +27,16 @@ CMD ["auth-service"]
 FROM base AS tasks
 COPY --from=build /out/task-service /usr/local/bin/
 CMD ["task-service"]
+
+# `todo-stack certs`: the development CA and service certificates for
+# mutual TLS between the auth and task services (docker-compose.yml's `certs`).
+FROM base AS certs
+USER root
+# An empty named volume mounted here takes this directory's owner and mode.
+RUN install -d -o todo -g todo -m 0700 /certs
+USER todo
+COPY --from=build /out/todo-stack /usr/local/bin/
+CMD ["todo-stack", "certs", "--out", "/certs", "--keep-existing"]
 
 FROM base AS gateway
 # The web app (web/dist) is built into the gateway's binary.

@@ -5,7 +5,11 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 use secrecy::{ExposeSecret, SecretString};
-use service_runtime::config::{AdminAddr, ServerArgs, StorageArgs};
+use service_runtime::{
+    StartError,
+    config::{AdminAddr, ServerArgs, StorageArgs},
+    mutual_tls::{AllowedClients, MutualTls, MutualTlsArgs},
+};
 
 /// Settings of the auth service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -15,13 +19,33 @@ use service_runtime::config::{AdminAddr, ServerArgs, StorageArgs};
     about = "Accounts, sessions and tokens over gRPC"
 )]
 pub struct Config {
-    /// Address to listen on.
+    /// Address of the public listener: AuthService (what the gateway
+    /// routes), health and reflection.
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
     pub addr: SocketAddr,
 
     /// Where Prometheus scrapes the auth service's metrics (`GET /metrics`), or `off`.
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9461")]
     pub metrics_addr: AdminAddr,
+
+    /// Address of the internal listener: TokenService and
+    /// AccountEventService, which only the task service calls, with health
+    /// and reflection of their own. Keep it off the public network, or
+    /// require mutual TLS on it (INTERNAL_TLS_CERT, INTERNAL_TLS_KEY, INTERNAL_CA).
+    #[arg(long, env = "INTERNAL_ADDR", default_value = "127.0.0.1:50061")]
+    pub internal_addr: SocketAddr,
+
+    /// The internal listener's certificate, key, and the CA its clients'
+    /// certificates must be signed by. Unset: plaintext.
+    #[command(flatten)]
+    pub internal_tls: MutualTlsArgs,
+
+    /// Under mutual TLS, the client identities served on the internal
+    /// listener: DNS names or URIs of the clients' certificates (their
+    /// subject alternative names), comma-separated (e.g. `tasks`). Other
+    /// clients of the same CA get PERMISSION_DENIED.
+    #[arg(long, env = "INTERNAL_ALLOWED_CLIENTS", value_delimiter = ',')]
+    pub internal_allowed_clients: Vec<String>,
 
     /// Where accounts are stored (`DATA_DIR/auth.sqlite3` by default); the
     /// data directory also keeps the generated JWT secret.
@@ -160,6 +184,28 @@ fn parse_secret(value: &str) -> Result<SecretString, std::convert::Infallible> {
 }
 
 impl Config {
+    /// The internal listener's mutual TLS and the identities it serves, or
+    /// `None` for plaintext. The certificate files and the allow-list go
+    /// together: one without the other is an error saying what to set.
+    pub fn internal_security(&self) -> Result<Option<(MutualTls, AllowedClients)>, StartError> {
+        let tls = self.internal_tls.load()?;
+        let allowed = AllowedClients::new(&self.internal_allowed_clients);
+        match (tls, allowed) {
+            (Some(tls), Some(allowed)) => Ok(Some((tls, allowed))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(StartError::Config(
+                "INTERNAL_ALLOWED_CLIENTS is empty: with mutual TLS, name the client \
+                 identities the internal listener serves (e.g. `tasks`)"
+                    .into(),
+            )),
+            (None, Some(_)) => Err(StartError::Config(
+                "INTERNAL_ALLOWED_CLIENTS needs mutual TLS: set INTERNAL_TLS_CERT, \
+                 INTERNAL_TLS_KEY and INTERNAL_CA too"
+                    .into(),
+            )),
+        }
+    }
+
     /// Hashing threads: the configured number, or one per CPU core.
     pub fn hash_threads(&self) -> usize {
         self.password_hash_concurrency

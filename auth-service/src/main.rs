@@ -2,12 +2,18 @@
 
 use std::process::ExitCode;
 
-use auth_service::Config;
+use auth_service::{Config, Listeners};
 use clap::Parser;
+use service_runtime::process;
 
 fn main() -> ExitCode {
     let config = Config::parse();
-    service_runtime::process::run(config.addr, config.metrics_addr, |listener, shutdown| {
-        auth_service::serve(config, listener, shutdown)
-    })
+    process::run(
+        config.addr,
+        config.metrics_addr,
+        |public, shutdown| async move {
+            let internal = process::bind(config.internal_addr).await?;
+            auth_service::serve(config, Listeners { public, internal }, shutdown).await
+        },
+    )
 }

@@ -16,7 +16,7 @@ use proto::auth::v1::{
 };
 use support::{PASSWORD, TestAuth, bearer, test_config};
 use tempfile::TempDir;
-use testkit::{Running, TestDatabase};
+use testkit::TestDatabase;
 use tonic::{Code, Status, Streaming};
 use tonic_types::StatusExt;
 
@@ -325,11 +325,7 @@ async fn on_postgres_a_watch_sees_deletions_made_through_another_replica() {
     let replica_dir = TempDir::new().unwrap();
     let url = auth.config.storage.database_url.clone().unwrap();
     let config = test_config(replica_dir.path(), &url);
-    let replica = Running::spawn(testkit::listener().await, |listener, stopped| {
-        auth_service::serve(config, listener, async {
-            let _ = stopped.await;
-        })
-    });
+    let (replica, _) = support::spawn(config).await;
     let mut events = watch(&auth, 0).await.unwrap();
     let ada = auth.user(ADA).await;
     let mut through_replica =

@@ -17,7 +17,11 @@ async fn a_short_jwt_secret_refuses_to_start_and_says_why() {
     let dir = TempDir::new().unwrap();
     let mut config = test_config(dir.path(), &database.url);
     config.jwt_secret = Some("too-short".into());
-    let error = auth_service::serve(config, testkit::listener().await, std::future::pending())
+    let listeners = auth_service::Listeners {
+        public: testkit::listener().await,
+        internal: testkit::listener().await,
+    };
+    let error = auth_service::serve(config, listeners, std::future::pending())
         .await
         .unwrap_err();
     let message = error.chain();
@@ -69,34 +73,59 @@ async fn without_jwt_secret_a_private_secret_is_generated_and_kept() {
 #[tokio::test]
 async fn health_reports_serving_and_reflection_lists_the_services() {
     let auth = TestAuth::start().await;
-    for service in [
-        "",
-        "todo.auth.v1.AuthService",
-        "todo.auth.v1.TokenService",
-        "todo.auth.v1.AccountEventService",
+    let public = || auth.channel();
+    let internal = || auth.internal_channel();
+    for (channel, service) in [
+        (public(), ""),
+        (public(), "todo.auth.v1.AuthService"),
+        (internal(), ""),
+        (internal(), "todo.auth.v1.TokenService"),
+        (internal(), "todo.auth.v1.AccountEventService"),
     ] {
         eventually(
             Duration::from_secs(5),
             &format!("{service:?} SERVING"),
             || async {
-                (testkit::health(auth.channel(), service).await == ServingStatus::Serving)
+                (testkit::health(channel.clone(), service).await == ServingStatus::Serving)
                     .then_some(())
             },
         )
         .await;
     }
-
-    let names = testkit::reflected_services(auth.channel()).await;
+    // Each listener knows only its own services.
     assert_eq!(
-        names,
-        [
-            "grpc.health.v1.Health",
-            "grpc.reflection.v1.ServerReflection",
-            "grpc.reflection.v1alpha.ServerReflection",
+        testkit::health(public(), "todo.auth.v1.TokenService").await,
+        ServingStatus::Unknown
+    );
+    assert_eq!(
+        testkit::health(internal(), "todo.auth.v1.AuthService").await,
+        ServingStatus::Unknown
+    );
+
+    let common = [
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ];
+    let listed = |extra: &[&str]| {
+        let mut names: Vec<String> = common
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        testkit::reflected_services(public()).await,
+        listed(&["todo.auth.v1.AuthService"])
+    );
+    assert_eq!(
+        testkit::reflected_services(internal()).await,
+        listed(&[
             "todo.auth.v1.AccountEventService",
-            "todo.auth.v1.AuthService",
-            "todo.auth.v1.TokenService",
-        ]
+            "todo.auth.v1.TokenService"
+        ])
     );
 }
 
@@ -113,14 +142,7 @@ async fn replicas_starting_together_on_a_new_database_migrate_it_once() {
     let mut replicas = Vec::new();
     for _ in 0..4 {
         let config = config.clone();
-        replicas.push(testkit::Running::spawn(
-            testkit::listener().await,
-            |listener, stopped| {
-                auth_service::serve(config, listener, async {
-                    let _ = stopped.await;
-                })
-            },
-        ));
+        replicas.push(support::spawn(config).await.0);
     }
     for replica in &replicas {
         eventually(Duration::from_secs(30), "every replica serving", || async {

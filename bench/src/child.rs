@@ -35,8 +35,12 @@ pub fn run(role: &str) -> anyhow::Result<()> {
             "auth" => {
                 let config = auth_service::Config::parse();
                 metrics(config.metrics_addr).await?;
-                let listener = listen(config.addr).await?;
-                auth_service::serve(config, listener, shutdown).await?;
+                // The parent picks the internal address (INTERNAL_ADDR) and
+                // learns the public one from the line `listen` prints.
+                let internal = TcpListener::bind(config.internal_addr).await?;
+                let public = listen(config.addr).await?;
+                let listeners = auth_service::Listeners { public, internal };
+                auth_service::serve(config, listeners, shutdown).await?;
             }
             "tasks" => {
                 let config = task_service::Config::parse();

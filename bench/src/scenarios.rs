@@ -113,9 +113,14 @@ pub fn connections_from(
     count: usize,
     from: Option<IpAddr>,
 ) -> anyhow::Result<Vec<Channel>> {
+    connections_to(&service.url(), count, from)
+}
+
+/// `count` connections to `url`, from the local address `from` or the default one.
+fn connections_to(url: &str, count: usize, from: Option<IpAddr>) -> anyhow::Result<Vec<Channel>> {
     (0..count.max(1))
         .map(|_| {
-            Ok(Endpoint::from_shared(service.url())?
+            Ok(Endpoint::from_shared(url.to_owned())?
                 .tcp_nodelay(true)
                 .local_address(from)
                 .timeout(CALL_TIMEOUT)
@@ -412,7 +417,9 @@ impl Target<'_> {
     }
 
     async fn validate(&self) -> anyhow::Result<Measured> {
-        let channels = connections(&self.stack.auth, self.args.connections)?;
+        // TokenService is served on the internal listener only.
+        let internal = format!("http://{}", self.stack.auth_internal);
+        let channels = connections_to(&internal, self.args.connections, None)?;
         let outcome = load::drive(
             self.label(Scenario::Validate),
             self.window(),

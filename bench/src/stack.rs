@@ -192,6 +192,8 @@ pub struct Stack {
     pub auth: Service,
     pub tasks: Service,
     pub gateway: Service,
+    /// The auth service's internal listener (TokenService).
+    pub auth_internal: SocketAddr,
     databases: [TestDatabase; 2],
 }
 
@@ -212,9 +214,13 @@ impl Stack {
             Engine::Sqlite
         };
         let local = "127.0.0.1:0".to_owned();
+        // The task service's way in (TokenService, account events).
+        let auth_internal = SocketAddr::from(([127, 0, 0, 1], testkit::smtp::free_port()));
         let mut auth_args = vec![
             "--addr".into(),
             local.clone(),
+            "--internal-addr".into(),
+            auth_internal.to_string(),
             "--data-dir".into(),
             dir.join("auth").display().to_string(),
             "--database-url".into(),
@@ -237,7 +243,7 @@ impl Stack {
             "--database-url".into(),
             task_database.url.clone(),
             "--auth-url".into(),
-            auth.url(),
+            format!("http://{auth_internal}"),
         ];
         task_args.extend(behind_gateway);
         task_args.extend(limits.server_args());
@@ -257,6 +263,7 @@ impl Stack {
         Ok(Self {
             engine,
             auth,
+            auth_internal,
             tasks,
             gateway,
             databases: [auth_database, task_database],

@@ -17,7 +17,7 @@ use std::{
 };
 
 use http::{Extensions, HeaderMap, HeaderValue, Request};
-use tonic::transport::server::TcpConnectInfo;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 const FORWARDED_FOR: &str = "x-forwarded-for";
@@ -92,9 +92,15 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> S::Future {
-        let peer = request
-            .extensions()
+        // Over TLS, the TCP details are inside the TLS connection's.
+        let extensions = request.extensions();
+        let peer = extensions
             .get::<TcpConnectInfo>()
+            .or_else(|| {
+                extensions
+                    .get::<TlsConnectInfo<TcpConnectInfo>>()
+                    .map(TlsConnectInfo::get_ref)
+            })
             .and_then(TcpConnectInfo::remote_addr);
         let client = peer.map(|peer| self.trusted.client(peer.ip(), request.headers()));
         if !peer.is_some_and(|peer| self.trusted.contains(peer.ip())) {

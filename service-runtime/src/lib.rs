@@ -3,7 +3,8 @@
 //! codes), the shared configuration flags, the gRPC server (per-RPC logging,
 //! health, reflection, graceful stop), the database for both engines, how
 //! errors reach clients, bearer tokens, and calls to
-//! another service's replicas (`upstream`), metrics and traces. Also `grpc-health-probe`, a
+//! another service's replicas (`upstream`), mutual TLS between services
+//! (`mutual_tls`), metrics and traces. Also `grpc-health-probe`, a
 //! container health check.
 
 pub mod bearer;
@@ -11,10 +12,13 @@ pub mod client_address;
 pub mod config;
 pub mod connections;
 pub mod database;
+#[cfg(feature = "dev-certificates")]
+pub mod dev_certificates;
 pub mod health;
 pub mod limits;
 pub mod load;
 pub mod metrics;
+pub mod mutual_tls;
 pub mod private_files;
 pub mod process;
 pub mod rate;

@@ -3,7 +3,9 @@
 //! connections (per address, silent ones closed, HTTP/2 keepalive) and calls
 //! (per address per second, and load shedding), and a stop that always stops. A service adds its own
 //! routes; with a database, health follows the database and the pool is
-//! closed after the last call.
+//! closed after the last call. With mutual TLS, only clients presenting a
+//! certificate of the configured CA get in, and of those only the allowed
+//! identities are served (`mutual_tls`).
 //!
 //! The stop, in order: health says NOT_SERVING for everything; open streams
 //! end with UNAVAILABLE ("shutting down; reconnect"); no new connections are
@@ -29,6 +31,7 @@ use crate::{
     database::Database,
     health,
     load::LoadLimitLayer,
+    mutual_tls::{AllowedClients, ClientIdentityLayer, MutualTls},
     rate::CallRateLayer,
     reflection, rpc_trace,
     start::StartError,
@@ -48,6 +51,9 @@ pub struct GrpcServer {
     public: Vec<&'static str>,
     quiet: Vec<&'static str>,
     database: Option<Database>,
+    /// Whether this server closes the database's pool once it has stopped.
+    closes_database: bool,
+    mutual_tls: Option<(MutualTls, AllowedClients)>,
     http1: bool,
     args: ServerArgs,
 }
@@ -71,6 +77,8 @@ impl GrpcServer {
             // logged at info level, never counted against an address.
             quiet: vec![health_server::SERVICE_NAME],
             database: None,
+            closes_database: false,
+            mutual_tls: None,
             http1: false,
             args: args.clone(),
         }
@@ -90,6 +98,26 @@ impl GrpcServer {
     #[must_use]
     pub fn database(mut self, database: Database) -> Self {
         self.database = Some(database);
+        self.closes_database = true;
+        self
+    }
+
+    /// Reports health from `database` as [`database`](Self::database) does,
+    /// but leaves its pool open: for a process serving one database on two
+    /// servers, which closes the pool itself once both have stopped.
+    #[must_use]
+    pub fn database_health(mut self, database: Database) -> Self {
+        self.database = Some(database);
+        self.closes_database = false;
+        self
+    }
+
+    /// Serves over mutual TLS: presents `tls`'s certificate, requires one
+    /// signed by its CA from every client, and answers PERMISSION_DENIED to
+    /// clients whose certificate names none of the `allowed` identities.
+    #[must_use]
+    pub fn mutual_tls(mut self, tls: MutualTls, allowed: AllowedClients) -> Self {
+        self.mutual_tls = Some((tls, allowed));
         self
     }
 
@@ -128,9 +156,11 @@ impl GrpcServer {
         let health_watch = self.database.clone().map(|database| {
             health::watch_database(self.reporter.clone(), self.public.clone(), database)
         });
+        // Sampled by the server that owns the pool, once per process's pool.
         let pool_metrics = self
             .database
             .clone()
+            .filter(|_| self.closes_database)
             .map(|database| tokio::spawn(database.record_pool(self.name)));
 
         let health_abort = health_watch
@@ -160,8 +190,15 @@ impl GrpcServer {
             per_address: self.args.max_connections_per_address,
             first_byte: self.args.first_byte_timeout,
         };
-        tracing::info!(%addr, "{} listening", self.name);
-        let served = Server::builder()
+        let (tls, allowed) = self.mutual_tls.map_or((None, None), |(tls, allowed)| {
+            (Some(tls.server()), Some(allowed))
+        });
+        let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls)?;
+        }
+        tracing::info!(%addr, tls = allowed.is_some(), "{} listening", self.name);
+        let served = builder
             .accept_http1(self.http1)
             .max_concurrent_streams(self.args.max_streams_per_connection)
             .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
@@ -180,6 +217,8 @@ impl GrpcServer {
                 self.quiet,
                 stopping.clone(),
             ))
+            // After the per-RPC log, so refused identities show there too.
+            .layer(ClientIdentityLayer::new(allowed))
             .layer(LoadLimitLayer::new(self.args.max_concurrent_calls))
             .add_routes(routes)
             .serve_with_incoming_shutdown(connections::incoming(listener, bounds), begin_stop);
@@ -199,7 +238,7 @@ impl GrpcServer {
         for task in health_watch.into_iter().chain(pool_metrics) {
             task.abort();
         }
-        if let Some(database) = self.database {
+        if let Some(database) = self.database.filter(|_| self.closes_database) {
             database.pool.close().await;
         }
         tracing::info!("{} stopped", self.name);

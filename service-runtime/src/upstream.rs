@@ -11,6 +11,11 @@
 //! answers SERVING. Calls go to the serving replicas in turn; when none is
 //! serving, to all of them, so an outage shows the callee's own answer.
 //!
+//! With a client TLS configuration (mutual TLS between services), every URL
+//! is `https://` and names resolved from `dns:///host:port` are dialled as
+//! `https://address` but checked against `host`, the name in the replicas'
+//! certificates.
+//!
 //! Retries are for calls that cannot have run twice: a call that never
 //! reached a replica (connection refused, or refused by a replica that was
 //! stopping) goes to another one; a call its caller marks idempotent also
@@ -41,7 +46,7 @@ use opentelemetry_http::HeaderInjector;
 use tonic::{
     Status,
     body::Body,
-    transport::{Channel, Endpoint},
+    transport::{Channel, ClientTlsConfig, Endpoint},
 };
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -112,6 +117,8 @@ struct Shared {
     budget: TpsBudget,
     /// The replicas named by URL; those resolved from names join them.
     fixed: Vec<String>,
+    /// How replicas are dialled over TLS, if they are.
+    tls: Option<ClientTlsConfig>,
     resolver: std::sync::OnceLock<tokio::task::AbortHandle>,
 }
 
@@ -164,9 +171,27 @@ impl Drop for Replica {
 }
 
 impl Replica {
-    fn new(name: &'static str, uri: String, connections: Connections) -> Result<Self, String> {
-        let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|error| format!("{uri:?} is not a valid URL: {error}"))?
+    /// `server_name`: the name TLS checks the replica's certificate for, when
+    /// it is not the host of `uri` (a replica found through a DNS name).
+    fn new(
+        name: &'static str,
+        uri: String,
+        server_name: Option<&str>,
+        connections: Connections,
+        tls: Option<&ClientTlsConfig>,
+    ) -> Result<Self, String> {
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|error| format!("{uri:?} is not a valid URL: {error}"))?;
+        if let Some(tls) = tls {
+            let tls = match server_name {
+                Some(server_name) => tls.clone().domain_name(server_name),
+                None => tls.clone(),
+            };
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|error| format!("{uri:?}: cannot use TLS: {error}"))?;
+        }
+        let endpoint = endpoint
             .connect_timeout(Duration::from_secs(2))
             .tcp_nodelay(true)
             .initial_stream_window_size(STREAM_WINDOW)
@@ -266,7 +291,8 @@ struct Targets {
 }
 
 impl Targets {
-    fn parse(setting: &str, list: &[String]) -> Result<Self, StartError> {
+    /// The entries of `list`; URLs must be `https://` with `tls`, `http://` without.
+    fn parse(setting: &str, list: &[String], tls: bool) -> Result<Self, StartError> {
         let mut targets = Self::default();
         for entry in list
             .iter()
@@ -292,6 +318,19 @@ impl Targets {
                 Endpoint::from_shared(entry.to_owned()).map_err(|error| {
                     StartError::Config(format!("{setting}: {entry:?} is not a valid URL: {error}"))
                 })?;
+                let https = entry.starts_with("https://");
+                if tls && !https {
+                    return Err(StartError::Config(format!(
+                        "{setting}: {entry:?} is not https://, but mutual TLS is configured \
+                         (INTERNAL_TLS_CERT, INTERNAL_TLS_KEY, INTERNAL_CA)"
+                    )));
+                }
+                if !tls && https {
+                    return Err(StartError::Config(format!(
+                        "{setting}: {entry:?} is https://, which needs INTERNAL_TLS_CERT, \
+                         INTERNAL_TLS_KEY and INTERNAL_CA (mutual TLS)"
+                    )));
+                }
                 targets.urls.push(entry.to_owned());
             }
         }
@@ -305,11 +344,12 @@ impl Targets {
     }
 }
 
-/// The URL of each address a name resolved to.
-fn resolved_urls(addresses: impl IntoIterator<Item = SocketAddr>) -> Vec<String> {
+/// The URL of each address a name resolved to, `https://` with TLS.
+fn resolved_urls(addresses: impl IntoIterator<Item = SocketAddr>, tls: bool) -> Vec<String> {
+    let scheme = if tls { "https" } else { "http" };
     addresses
         .into_iter()
-        .map(|address| format!("http://{address}"))
+        .map(|address| format!("{scheme}://{address}"))
         .collect()
 }
 
@@ -324,27 +364,43 @@ impl Upstream {
         calls: Calls,
         connections: Connections,
     ) -> Result<Self, StartError> {
+        Self::with_tls(setting, list, name, calls, connections, None)
+    }
+
+    /// As [`new`](Self::new), dialling every replica over TLS when `tls`
+    /// is given (and then only `https://` URLs are accepted).
+    pub fn with_tls(
+        setting: &str,
+        list: &[String],
+        name: &'static str,
+        calls: Calls,
+        connections: Connections,
+        tls: Option<ClientTlsConfig>,
+    ) -> Result<Self, StartError> {
         Self::resolving_with(
             setting,
             list,
             name,
             calls,
             connections,
+            tls,
             system_lookup(),
             RESOLVE_INTERVAL,
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn resolving_with(
         setting: &str,
         list: &[String],
         name: &'static str,
         calls: Calls,
         connections: Connections,
+        tls: Option<ClientTlsConfig>,
         lookup: Lookup,
         every: Duration,
     ) -> Result<Self, StartError> {
-        let targets = Targets::parse(setting, list)?;
+        let targets = Targets::parse(setting, list, tls.is_some())?;
         let upstream = Self {
             shared: Arc::new(Shared {
                 name,
@@ -354,37 +410,55 @@ impl Upstream {
                 next: AtomicUsize::new(0),
                 budget: TpsBudget::new(Duration::from_secs(10), 10, 0.2),
                 fixed: targets.urls,
+                tls,
                 resolver: std::sync::OnceLock::new(),
             }),
         };
         upstream.set_replicas(&[]);
         if !targets.names.is_empty() {
             let shared = Arc::downgrade(&upstream.shared);
-            let resolver = tokio::spawn(resolve(shared, targets.names, lookup, every));
+            let tls = upstream.shared.tls.is_some();
+            let resolver = tokio::spawn(resolve(shared, targets.names, tls, lookup, every));
             let _ = upstream.shared.resolver.set(resolver.abort_handle());
         }
         Ok(upstream)
     }
 
-    /// Makes the replicas the fixed ones plus `resolved`, keeping the
-    /// connections and health of those already known.
-    fn set_replicas(&self, resolved: &[String]) {
+    /// Makes the replicas the fixed ones plus `resolved` (each URL with the
+    /// name it was resolved from), keeping the connections and health of
+    /// those already known.
+    fn set_replicas(&self, resolved: &[(String, String)]) {
         let current = self.replicas();
         let known: HashMap<&str, &Arc<Replica>> = current
             .iter()
             .map(|replica| (replica.uri.as_str(), replica))
             .collect();
-        let mut wanted = self.shared.fixed.clone();
-        wanted.extend(resolved.iter().cloned());
+        let mut wanted: Vec<(String, Option<&str>)> = self
+            .shared
+            .fixed
+            .iter()
+            .map(|url| (url.clone(), None))
+            .collect();
+        wanted.extend(
+            resolved
+                .iter()
+                .map(|(url, name)| (url.clone(), Some(name.as_str()))),
+        );
         wanted.sort();
-        wanted.dedup();
+        wanted.dedup_by(|a, b| a.0 == b.0);
         let mut replicas = Vec::with_capacity(wanted.len());
-        for uri in wanted {
+        for (uri, server_name) in wanted {
             if let Some(replica) = known.get(uri.as_str()) {
                 replicas.push(Arc::clone(replica));
                 continue;
             }
-            match Replica::new(self.shared.name, uri, self.shared.connections) {
+            match Replica::new(
+                self.shared.name,
+                uri,
+                server_name,
+                self.shared.connections,
+                self.shared.tls.as_ref(),
+            ) {
                 Ok(replica) => replicas.push(Arc::new(replica)),
                 // Fixed URLs were checked at start; an address always makes a valid URL.
                 Err(error) => {
@@ -634,15 +708,32 @@ impl fmt::Display for ErrorChain<'_> {
     }
 }
 
-/// Resolves `names` now and `every` so often while the upstream lives.
-async fn resolve(shared: Weak<Shared>, names: Vec<String>, lookup: Lookup, every: Duration) {
-    let mut last: Option<Vec<String>> = None;
+/// Resolves `names` now and `every` so often while the upstream lives;
+/// the replicas are dialled over TLS when `tls` says so.
+async fn resolve(
+    shared: Weak<Shared>,
+    names: Vec<String>,
+    tls: bool,
+    lookup: Lookup,
+    every: Duration,
+) {
+    let mut last: Option<Vec<(String, String)>> = None;
     loop {
         let mut urls = Vec::new();
         let mut failed = false;
         for name in &names {
             match lookup(name.clone()).await {
-                Ok(addresses) => urls.extend(resolved_urls(addresses)),
+                Ok(addresses) => {
+                    // Certificates name the host, not the addresses it resolves to.
+                    let host = name
+                        .rsplit_once(':')
+                        .map_or(name.as_str(), |(host, _)| host);
+                    urls.extend(
+                        resolved_urls(addresses, tls)
+                            .into_iter()
+                            .map(|url| (url, host.to_owned())),
+                    );
+                }
                 Err(error) => {
                     failed = true;
                     tracing::warn!(%name, %error, "could not resolve; keeping the replicas known");
@@ -713,6 +804,7 @@ mod tests {
                 "",
                 "dns://8.8.8.8/a:1",
             ]),
+            false,
         )
         .unwrap();
         assert_eq!(targets.urls, list(&["http://10.0.0.1:1"]));
@@ -723,15 +815,36 @@ mod tests {
             ("dns:///auth:port", "names no host and port"),
             ("not a url", "X: \"not a url\" is not a valid URL"),
         ] {
-            let error = Targets::parse("X", &list(&[entry]))
+            let error = Targets::parse("X", &list(&[entry]), false)
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(message), "{entry}: {error}");
         }
-        let error = Targets::parse("AUTH_URL", &list(&[" ", ""]))
+        let error = Targets::parse("AUTH_URL", &list(&[" ", ""]), false)
             .unwrap_err()
             .to_string();
         assert!(error.contains("AUTH_URL is not set"), "{error}");
+        // With mutual TLS, URLs are https:// (names are resolved to https://
+        // addresses); without it, https:// is a mistake named at start.
+        let tls = Targets::parse("A", &list(&["https://a:1", "dns:///a:1"]), true).unwrap();
+        assert_eq!(tls.urls, list(&["https://a:1"]));
+        for (entry, tls, message) in [
+            (
+                "http://a:1",
+                true,
+                "is not https://, but mutual TLS is configured",
+            ),
+            (
+                "https://a:1",
+                false,
+                "is https://, which needs INTERNAL_TLS_CERT",
+            ),
+        ] {
+            let error = Targets::parse("A", &list(&[entry]), tls)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(message), "{entry}: {error}");
+        }
     }
 
     /// Answers for a name that change as the test says, counting lookups.
@@ -775,6 +888,7 @@ mod tests {
             "the auth service",
             CALLS,
             CONNECTIONS,
+            None,
             scripted(Arc::clone(&answers)),
             Duration::from_millis(20),
         )

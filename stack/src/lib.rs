@@ -2,7 +2,10 @@
 //! auth and task services each on its own port, talking real gRPC over
 //! loopback, storing in SQLite files under the data directory, behind the
 //! gateway, which serves the web app. Production runs the three binaries
-//! apart (see docker-compose.yml); this crate only wires them together.
+//! apart (see docker-compose.yml); this crate only wires them together, and
+//! writes development certificates for them (`certs`).
+
+pub mod certs;
 
 use std::{future::Future, net::SocketAddr, path::PathBuf};
 
@@ -32,9 +35,15 @@ pub struct Config {
     #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9460")]
     pub metrics_addr: AdminAddr,
 
-    /// Where the auth service listens.
+    /// Where the auth service listens (AuthService, for the gateway).
     #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:50051")]
     pub auth_addr: SocketAddr,
+
+    /// Where the auth service's internal listener (TokenService,
+    /// AccountEventService) listens, for the task service only. Plaintext
+    /// in the stack: keep it on loopback.
+    #[arg(long, env = "INTERNAL_ADDR", default_value = "127.0.0.1:50061")]
+    pub internal_addr: SocketAddr,
 
     /// Where the task service listens.
     #[arg(long, env = "TASK_ADDR", default_value = "127.0.0.1:50052")]
@@ -65,14 +74,18 @@ pub async fn run(
     let config_error = |error: clap::Error| StartError::Config(error.to_string());
     let mut auth_config: auth_service::Config = from_env().map_err(config_error)?;
     let mut task_config: task_service::Config = from_env().map_err(config_error)?;
-    let auth_listener = bind(config.auth_addr).await?;
+    let auth_listeners = auth_service::Listeners {
+        public: bind(config.auth_addr).await?,
+        internal: bind(config.internal_addr).await?,
+    };
     let task_listener = bind(config.task_addr).await?;
     let addr = |listener: &TcpListener| {
         listener
             .local_addr()
             .map_err(|error| StartError::other("a listener has no address", error))
     };
-    let auth_url = format!("http://{}", addr(&auth_listener)?);
+    let auth_url = format!("http://{}", addr(&auth_listeners.public)?);
+    let internal_url = format!("http://{}", addr(&auth_listeners.internal)?);
     let task_url = format!("http://{}", addr(&task_listener)?);
     let gateway_addr = addr(&listener)?;
 
@@ -82,7 +95,23 @@ pub async fn run(
     auth_config.storage.database_url = None;
     task_config.storage.data_dir = config.data_dir.clone();
     task_config.storage.database_url = None;
-    task_config.auth_url = vec![auth_url.clone()];
+    // The task service calls the internal listener, the gateway the public one.
+    task_config.auth_url = vec![internal_url.clone()];
+    // One process, over loopback: no mutual TLS. Its variables name one
+    // service's certificate, and here both services would read the same ones.
+    let tls = &auth_config.internal_tls;
+    if tls.internal_tls_cert.is_some()
+        || tls.internal_tls_key.is_some()
+        || tls.internal_ca.is_some()
+    {
+        tracing::warn!(
+            "the stack ignores INTERNAL_TLS_* and INTERNAL_ALLOWED_CLIENTS: its internal \
+             listener is plaintext on loopback (run the services apart for mutual TLS)"
+        );
+    }
+    auth_config.internal_tls = Default::default();
+    auth_config.internal_allowed_clients = Vec::new();
+    task_config.internal_tls = Default::default();
     // Links in mail lead to this stack's web app unless APP_URL says otherwise.
     if std::env::var_os("APP_URL").is_none() {
         auth_config.app_url = if gateway_addr.ip().is_unspecified() {
@@ -122,7 +151,7 @@ pub async fn run(
     };
     let mut auth = tokio::spawn(auth_service::serve(
         auth_config,
-        auth_listener,
+        auth_listeners,
         until_stopped(stopped.clone()),
     ));
     let mut tasks = tokio::spawn(task_service::serve(
@@ -138,7 +167,7 @@ pub async fn run(
 
     println!("todo stack is up (data in {}):", config.data_dir.display());
     println!("  web app and API  http://{gateway_addr}   (gRPC, grpc-web, reflection, health)");
-    println!("  auth-service     {auth_url}");
+    println!("  auth-service     {auth_url}   (internal: {internal_url}, for the task service)");
     println!("  task-service     {task_url}");
     println!("  mail             {mail}");
     if let AdminAddr(Some(metrics)) = config.metrics_addr {

@@ -13,6 +13,7 @@ async fn without_smtp_url_the_stack_writes_mail_under_its_data_dir() {
     let data = tempfile::TempDir::new().unwrap();
     let mut config: todo_stack::Config = service_runtime::config::defaults();
     config.auth_addr = "127.0.0.1:0".parse().unwrap();
+    config.internal_addr = "127.0.0.1:0".parse().unwrap();
     config.task_addr = "127.0.0.1:0".parse().unwrap();
     config.data_dir = data.path().to_owned();
     config.front.web_dir = data.path().join("no-web-app");

@@ -89,7 +89,10 @@ async fn one_call_through_the_gateway_is_one_trace_across_all_three_services() {
         };
         named("gateway", "/todo.task.v1.TaskService/CreateTask")
             && named("task service", "/todo.task.v1.TaskService/CreateTask")
-            && named("auth service", "/todo.auth.v1.TokenService/ValidateToken")
+            && named(
+                "auth service (internal)",
+                "/todo.auth.v1.TokenService/ValidateToken",
+            )
             && spans.iter().any(|span| span.name == "db insert")
     };
     let trace = testkit::eventually(Duration::from_secs(5), "the trace's spans", || async {
@@ -128,7 +131,10 @@ async fn one_call_through_the_gateway_is_one_trace_across_all_three_services() {
         false
     };
     let tasks = find("task service", "/todo.task.v1.TaskService/CreateTask");
-    let auth = find("auth service", "/todo.auth.v1.TokenService/ValidateToken");
+    let auth = find(
+        "auth service (internal)",
+        "/todo.auth.v1.TokenService/ValidateToken",
+    );
     assert!(descends_from(tasks, gateway), "{trace:#?}");
     assert!(descends_from(auth, tasks), "{trace:#?}");
     let insert = trace.iter().find(|span| span.name == "db insert").unwrap();

@@ -19,6 +19,7 @@ async fn the_stack_stops_within_its_grace_period_with_a_watch_stream_open() {
     let data = tempfile::TempDir::new().unwrap();
     let mut config: todo_stack::Config = service_runtime::config::defaults();
     config.auth_addr = "127.0.0.1:0".parse().unwrap();
+    config.internal_addr = "127.0.0.1:0".parse().unwrap();
     config.task_addr = "127.0.0.1:0".parse().unwrap();
     config.data_dir = data.path().to_owned();
     config.front.web_dir = data.path().join("no-web-app");

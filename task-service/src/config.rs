@@ -4,7 +4,10 @@
 use std::{net::SocketAddr, time::Duration};
 
 use clap::Parser;
-use service_runtime::config::{AdminAddr, ServerArgs, StorageArgs};
+use service_runtime::{
+    config::{AdminAddr, ServerArgs, StorageArgs},
+    mutual_tls::MutualTlsArgs,
+};
 
 /// Settings of the task service. `--help` lists them with their variables.
 #[derive(Clone, Debug, Parser)]
@@ -26,16 +29,23 @@ pub struct Config {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// Where the auth service's replicas answer (TokenService and account
-    /// events): comma-separated URLs, or `dns:///host:port` (re-resolved
-    /// every 5 s, e.g. a Kubernetes headless Service).
+    /// Where the auth service's replicas answer TokenService and account
+    /// events (their internal listener, INTERNAL_ADDR): comma-separated
+    /// URLs, or `dns:///host:port` (re-resolved every 5 s, e.g. a Kubernetes
+    /// headless Service). `https://` URLs with mutual TLS, whose host (or
+    /// the dns:/// name's) is the name checked in the auth service's certificate.
     #[arg(
         long,
         env = "AUTH_URL",
         value_delimiter = ',',
-        default_value = "http://127.0.0.1:50051"
+        default_value = "http://127.0.0.1:50061"
     )]
     pub auth_url: Vec<String>,
+
+    /// The certificate this service presents to the auth service, its key,
+    /// and the CA that must have signed the auth service's. Unset: plaintext.
+    #[command(flatten)]
+    pub internal_tls: MutualTlsArgs,
 
     /// How long a validated token is trusted before the auth service is asked
     /// again; a logout takes effect here within this time.

@@ -452,7 +452,7 @@ mod tests {
         use tokio_stream::StreamExt;
         let events = Events::in_process();
         let validator = TokenValidator::new(
-            crate::auth_upstream(&["http://127.0.0.1:9".to_owned()]).unwrap(),
+            crate::auth_upstream(&["http://127.0.0.1:9".to_owned()], None).unwrap(),
             Duration::from_secs(3600),
         );
         let ada = VerifiedUser {

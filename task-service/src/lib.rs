@@ -27,6 +27,7 @@ use service_runtime::{
     GrpcServer, StartError,
     database::{Database, Dialect, Migrations},
     limits::ContractStatusLayer,
+    mutual_tls::MutualTls,
     upstream::{Calls, Connections, Upstream},
 };
 use tokio::{net::TcpListener, sync::oneshot};
@@ -43,10 +44,11 @@ static MIGRATIONS: Migrations = Migrations {
 /// Largest request message decoded; bigger ones are RESOURCE_EXHAUSTED.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-/// The auth service's replicas at `urls`. Everything the task service asks
-/// of them (ValidateToken, WatchAccountEvents) is a read, so may be retried.
-fn auth_upstream(urls: &[String]) -> Result<Upstream, StartError> {
-    Upstream::new(
+/// The auth service's replicas at `urls`, dialled over mutual TLS with
+/// `tls`. Everything the task service asks of them (ValidateToken,
+/// WatchAccountEvents) is a read, so may be retried.
+fn auth_upstream(urls: &[String], tls: Option<&MutualTls>) -> Result<Upstream, StartError> {
+    Upstream::with_tls(
         "AUTH_URL",
         urls,
         "the auth service",
@@ -58,6 +60,7 @@ fn auth_upstream(urls: &[String]) -> Result<Upstream, StartError> {
             unary: 2,
             streams: 1,
         },
+        tls.map(MutualTls::client),
     )
 }
 
@@ -68,7 +71,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    let auth = auth_upstream(&config.auth_url)?;
+    let tls = config.internal_tls.load()?;
+    let auth = auth_upstream(&config.auth_url, tls.as_ref())?;
     let validator = auth_layer::TokenValidator::new(auth.clone(), config.token_cache_ttl);
     let url = config.storage.url("tasks.sqlite3")?;
     let database = Database::open(&url, &MIGRATIONS).await?;
@@ -104,7 +108,11 @@ pub async fn serve(
         &config.server,
     )
     .database(database);
-    tracing::info!(auth_url = ?config.auth_url, "tasks are checked with the auth service");
+    tracing::info!(
+        auth_url = ?config.auth_url,
+        mutual_tls = tls.is_some(),
+        "tasks are checked with the auth service"
+    );
     // Every TaskService call is authenticated; health and reflection are not.
     // The decoding limit is set on the generated server, before wrapping;
     // the largest valid request is under 8 KiB.

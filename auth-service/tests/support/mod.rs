@@ -1,11 +1,13 @@
-//! Starts the real auth service on 127.0.0.1:0 with a private database (the
-//! test kit's), and gives tests generated gRPC clients for it.
+//! Starts the real auth service on 127.0.0.1:0 (both its listeners) with a
+//! private database (the test kit's), and gives tests generated gRPC
+//! clients for it: AuthService on the public listener, TokenService and
+//! AccountEventService on the internal one.
 
 #![allow(dead_code, unused_imports)] // each test binary uses a different part of this module
 
 use std::{net::SocketAddr, path::Path};
 
-use auth_service::Config;
+use auth_service::{Config, Listeners};
 use proto::auth::v1::{
     LoginResponse, account_event_service_client::AccountEventServiceClient,
     auth_service_client::AuthServiceClient, token_service_client::TokenServiceClient,
@@ -25,7 +27,10 @@ pub const SECRET: &str = "test-secret-that-is-long-enough-0123456789";
 
 /// A running auth service and what it needs to stay up.
 pub struct TestAuth {
+    /// The public listener (AuthService).
     pub addr: SocketAddr,
+    /// The internal listener (TokenService, AccountEventService).
+    pub internal_addr: SocketAddr,
     pub config: Config,
     running: Running,
     _database: TestDatabase,
@@ -78,14 +83,10 @@ impl TestAuth {
         testkit::init_logging();
         let mut config = test_config(data_dir.path(), &database.url);
         adjust(&mut config);
-        let served = config.clone();
-        let running = Running::spawn(testkit::listener().await, |listener, stopped| {
-            auth_service::serve(served, listener, async {
-                let _ = stopped.await;
-            })
-        });
+        let (running, internal_addr) = spawn(config.clone()).await;
         Self {
             addr: running.addr,
+            internal_addr,
             config,
             running,
             _database: database,
@@ -95,6 +96,11 @@ impl TestAuth {
 
     pub fn channel(&self) -> Channel {
         self.running.channel()
+    }
+
+    /// A channel to the internal listener.
+    pub fn internal_channel(&self) -> Channel {
+        testkit::channel(self.internal_addr)
     }
 
     pub fn auth(&self) -> AuthServiceClient<Channel> {
@@ -149,11 +155,11 @@ impl TestAuth {
     }
 
     pub fn account_events(&self) -> AccountEventServiceClient<Channel> {
-        AccountEventServiceClient::new(self.channel())
+        AccountEventServiceClient::new(self.internal_channel())
     }
 
     pub fn tokens(&self) -> TokenServiceClient<Channel> {
-        TokenServiceClient::new(self.channel())
+        TokenServiceClient::new(self.internal_channel())
     }
 
     /// Whether ValidateToken accepts `access_token` (as every service asks).
@@ -181,6 +187,20 @@ impl TestAuth {
         self.running.stop().await;
         (self._database, self._data_dir)
     }
+}
+
+/// Starts the auth service with `config` on two fresh loopback listeners:
+/// the server (its `addr` is the public listener's) and the internal
+/// listener's address.
+pub async fn spawn(config: Config) -> (Running, SocketAddr) {
+    let internal = testkit::listener().await;
+    let internal_addr = internal.local_addr().unwrap();
+    let running = Running::spawn(testkit::listener().await, |public, stopped| {
+        auth_service::serve(config, Listeners { public, internal }, async {
+            let _ = stopped.await;
+        })
+    });
+    (running, internal_addr)
 }
 
 /// `request` with `authorization: Bearer <token>`.

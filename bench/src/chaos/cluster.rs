@@ -165,10 +165,19 @@ impl Cluster {
             args.extend(behind_gateway.clone());
             args
         };
+        // Each auth replica's internal listener, where the task replicas call.
+        let auth_internal: Vec<SocketAddr> = AUTH.iter().map(|_| addr()).collect();
+        let auth_internal_urls = auth_internal
+            .iter()
+            .map(|addr| format!("http://{addr}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let auth: Vec<Replica> = AUTH
             .iter()
-            .map(|&name| {
+            .zip(&auth_internal)
+            .map(|(&name, internal)| {
                 let mut args = service_args(name, "auth");
+                args.extend(["--internal-addr".into(), internal.to_string()]);
                 args.extend(["--jwt-secret".into(), JWT_SECRET.into()]);
                 // The users log in again and again from one address.
                 args.extend(AbuseLimits::Raised.auth_args());
@@ -180,7 +189,7 @@ impl Cluster {
             .iter()
             .map(|&name| {
                 let mut args = service_args(name, "tasks");
-                args.extend(["--auth-url".into(), auth_urls.clone()]);
+                args.extend(["--auth-url".into(), auth_internal_urls.clone()]);
                 Replica::new(name, "tasks", addr(), args, dir)
             })
             .collect();

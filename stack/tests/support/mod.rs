@@ -23,7 +23,10 @@ pub use testkit::users::{PASSWORD, TestUsers};
 
 /// The gateway in front of one auth and one task service.
 pub struct Stack {
+    /// The auth service; its `addr` is the public listener's.
     pub auth: Running,
+    /// The auth service's internal listener, which the task service calls.
+    pub auth_internal: std::net::SocketAddr,
     pub tasks: Option<Running>,
     pub gateway: Running,
     task_database: TestDatabase,
@@ -59,14 +62,17 @@ impl Stack {
         auth_config.jwt_secret = Some("stack-tests-secret-long-enough-0123456789".into());
         // Tests log in often; one hash at a time per test keeps parallel tests fair.
         auth_config.password_hash_concurrency = Some(1);
-        let auth = Running::spawn(testkit::listener().await, |listener, stopped| {
-            auth_service::serve(auth_config, listener, async {
+        let internal = testkit::listener().await;
+        let auth_internal = internal.local_addr().unwrap();
+        let auth = Running::spawn(testkit::listener().await, |public, stopped| {
+            let listeners = auth_service::Listeners { public, internal };
+            auth_service::serve(auth_config, listeners, async {
                 let _ = stopped.await;
             })
         });
         let tasks = start_tasks(
             testkit::listener().await,
-            auth.addr,
+            auth_internal,
             &task_database,
             configure_tasks,
         );
@@ -83,6 +89,7 @@ impl Stack {
         });
         Self {
             auth,
+            auth_internal,
             tasks: Some(tasks),
             gateway,
             task_database,
@@ -105,7 +112,7 @@ impl Stack {
         let listener = TcpListener::bind(addr).await.unwrap();
         self.tasks = Some(start_tasks(
             listener,
-            self.auth.addr,
+            self.auth_internal,
             &self.task_database,
             self.configure_tasks,
         ));

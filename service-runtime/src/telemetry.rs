@@ -40,11 +40,8 @@ pub fn init() {
         .with(logs)
         .with(trace_layer(provider))
         .try_init();
-    if std::env::var_os(OTLP_ENDPOINT).is_some() {
-        tracing::info!(
-            endpoint = std::env::var(OTLP_ENDPOINT).unwrap_or_default(),
-            "exporting traces over OTLP"
-        );
+    if let Some(endpoint) = otlp_endpoint() {
+        tracing::info!(%endpoint, "exporting traces over OTLP");
     }
 }
 
@@ -140,7 +137,7 @@ fn is_traced_span(target: &str, level: Level) -> bool {
 /// exporting nothing otherwise.
 fn provider() -> SdkTracerProvider {
     let mut builder = SdkTracerProvider::builder().with_resource(resource());
-    if std::env::var_os(OTLP_ENDPOINT).is_some() {
+    if otlp_endpoint().is_some() {
         // Reads the endpoint, headers and timeout from the standard variables.
         match opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -151,6 +148,14 @@ fn provider() -> SdkTracerProvider {
         }
     }
     builder.build()
+}
+
+/// The collector's address; set but empty (as compose passes an unset
+/// variable on) is no collector.
+fn otlp_endpoint() -> Option<String> {
+    std::env::var(OTLP_ENDPOINT)
+        .ok()
+        .filter(|endpoint| !endpoint.trim().is_empty())
 }
 
 /// The process as traces name it: `OTEL_SERVICE_NAME` if set, else the binary's name.

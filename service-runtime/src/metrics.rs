@@ -5,7 +5,7 @@
 //! `server` label saying which part answered.
 //!
 //! What is recorded where: RPCs in `rpc_trace` (requests by method and code,
-//! handling time), the database pool in `database`, replica health in
+//! handling time) and `rate` (calls refused before that), the database pool in `database`, replica health in
 //! `upstream`, and each service's own (token cache, password hashing, watch
 //! streams, mail outbox) beside the code it measures.
 
@@ -50,6 +50,10 @@ fn describe() {
     describe_counter!(
         "grpc_server_handled_total",
         "RPCs finished, by server, gRPC service, method and status code"
+    );
+    describe_counter!(
+        "grpc_server_refused_total",
+        "Calls refused before any handling, by server and reason (call_rate: an address over MAX_CALLS_PER_SECOND_PER_ADDRESS)"
     );
     describe_histogram!(
         "grpc_server_handling_seconds",

@@ -32,6 +32,8 @@ const SWEEP_EVERY: u64 = 4096;
 /// The layer; every connection's service shares its one set of buckets.
 #[derive(Clone, Debug)]
 pub struct CallRateLayer {
+    /// The server, as the refusals' series names it.
+    server: &'static str,
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     per_second: u32,
     exempt: Arc<[&'static str]>,
@@ -39,10 +41,10 @@ pub struct CallRateLayer {
 }
 
 impl CallRateLayer {
-    /// At most `per_second` calls per second from one address, with bursts of
-    /// twice that; 0 turns the limit off. Calls to the `exempt` services
-    /// (whole service names) are not counted.
-    pub fn new(per_second: u32, exempt: Vec<&'static str>) -> Self {
+    /// At most `per_second` calls per second from one address to `server`,
+    /// with bursts of twice that; 0 turns the limit off. Calls to the
+    /// `exempt` services (whole service names) are not counted.
+    pub fn new(server: &'static str, per_second: u32, exempt: Vec<&'static str>) -> Self {
         let limiter = NonZeroU32::new(per_second).map(|rate| {
             let burst = rate.saturating_mul(NonZeroU32::MIN.saturating_add(1));
             Arc::new(RateLimiter::keyed(
@@ -50,6 +52,7 @@ impl CallRateLayer {
             ))
         });
         Self {
+            server,
             limiter,
             per_second,
             exempt: exempt.into(),
@@ -132,6 +135,13 @@ where
             wait_ms = wait.as_millis(),
             "call refused: over the address's call rate"
         );
+        // Counted here, not per method: a flood's refusals make no series of their own.
+        metrics::counter!(
+            "grpc_server_refused_total",
+            "server" => self.layer.server,
+            "reason" => "call_rate",
+        )
+        .increment(1);
         let wait = wait.max(Duration::from_millis(1));
         let mut refused = status::retry_after(
             Code::ResourceExhausted,

@@ -208,6 +208,7 @@ impl GrpcServer {
             .layer(PropagateRequestIdLayer::x_request_id())
             // Before the per-RPC log: a flood's refusals cost no log line each.
             .layer(CallRateLayer::new(
+                self.name,
                 self.args.max_calls_per_second_per_address,
                 self.quiet.clone(),
             ))

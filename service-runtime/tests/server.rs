@@ -278,6 +278,20 @@ fn channel_from(from: &str, addr: SocketAddr) -> tonic::transport::Channel {
 
 #[tokio::test]
 async fn an_address_over_its_call_rate_is_refused_and_others_are_not() {
+    // Only this test floods; the refusals it makes are counted.
+    let refusals = || {
+        service_runtime::metrics::recorder()
+            .render()
+            .lines()
+            .find(|line| {
+                line.starts_with("grpc_server_refused_total{")
+                    && line.contains(r#"server="test server""#)
+                    && line.contains(r#"reason="call_rate""#)
+            })
+            .and_then(|line| line.rsplit_once(' '))
+            .map_or(0.0, |(_, value)| value.parse::<f64>().unwrap())
+    };
+    let before = refusals();
     let mut args = args();
     args.max_calls_per_second_per_address = 5;
     let (addr, stop, running) = start_with(args).await;
@@ -290,6 +304,11 @@ async fn an_address_over_its_call_rate_is_refused_and_others_are_not() {
     }
     // A burst of 10 passes, and about 5 more per second after it.
     assert!(refused >= 20, "only {refused} of 40 calls were refused");
+    assert_eq!(
+        refusals() - before,
+        f64::from(refused),
+        "every refusal is counted"
+    );
     assert_eq!(
         reflection_code_from(channel_from("127.0.0.3", addr)).await,
         tonic::Code::Ok,

@@ -42,10 +42,18 @@ async fn start() -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()
 async fn start_with(
     args: ServerArgs,
 ) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    start_named("test server", args).await
+}
+
+/// A server whose log lines and series say `name`.
+async fn start_named(
+    name: &'static str,
+    args: ServerArgs,
+) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let server = GrpcServer::new("test server", &[], &[], &args);
+    let server = GrpcServer::new(name, &[], &[], &args);
     let running = tokio::spawn(async move {
         server
             .serve(listener, Routes::default(), async {
@@ -215,7 +223,7 @@ async fn reflect_from(from: &str, addr: SocketAddr, forwarded_for: &str) {
 async fn calls_are_logged_with_the_resolved_client_address() {
     let mut args = args();
     args.trusted_proxies = "127.0.0.3/32".parse().unwrap();
-    let (addr, stop, running) = start_with(args).await;
+    let (addr, stop, running) = start_named("logging server", args).await;
     let log = logged_during(async {
         reflect_from("127.0.0.3", addr, "203.0.113.7").await;
         reflect_from("127.0.0.2", addr, "6.6.6.6").await;
@@ -223,6 +231,12 @@ async fn calls_are_logged_with_the_resolved_client_address() {
         running.await.unwrap();
     })
     .await;
+    // The subscriber is the process's: other tests' servers log into it too.
+    let log: String = log
+        .lines()
+        .filter(|line| line.contains(r#"server="logging server""#))
+        .map(|line| format!("{line}\n"))
+        .collect();
     assert!(
         log.contains("client=203.0.113.7"),
         "the proxy's client:\n{log}"

@@ -14,7 +14,7 @@
 //! stop does not wait for them.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     future::Future,
     pin::Pin,
     sync::Arc,
@@ -26,6 +26,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use futures_core::future::BoxFuture;
 use http::{HeaderMap, Request, Response, header};
 use http_body::{Body, Frame};
+use metrics::SharedString;
 use opentelemetry::trace::{TraceContextExt as _, TraceId};
 use opentelemetry_http::HeaderExtractor;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -54,9 +55,10 @@ struct Shared {
     /// The server, as its metrics' `server` label says.
     server: &'static str,
     quiet: Vec<&'static str>,
-    /// The paths this server answers: any other is counted as `unknown`,
-    /// so a client making up paths cannot make up series.
-    methods: HashSet<String>,
+    /// The paths this server answers, each with its labels made once
+    /// (shared, so a call's series cost no allocation): any other path is
+    /// counted as `unknown`, so a client making up paths cannot make up series.
+    methods: HashMap<String, (SharedString, SharedString)>,
 }
 
 impl RpcTraceLayer {
@@ -73,7 +75,18 @@ impl RpcTraceLayer {
             shared: Arc::new(Shared {
                 server,
                 quiet,
-                methods,
+                methods: methods
+                    .into_iter()
+                    .map(|path| {
+                        let (service, method) = path
+                            .trim_start_matches('/')
+                            .split_once('/')
+                            .unwrap_or(("unknown", "unknown"));
+                        let shared = |text: &str| SharedString::from_shared(Arc::from(text));
+                        let labels = (shared(service), shared(method));
+                        (path, labels)
+                    })
+                    .collect(),
             }),
             stopping,
         }
@@ -189,22 +202,22 @@ fn join_trace(span: &Span, headers: &HeaderMap) {
 #[derive(Debug)]
 struct Labels {
     server: &'static str,
-    service: String,
-    method: String,
+    service: SharedString,
+    method: SharedString,
 }
 
 impl Labels {
     fn new(shared: &Shared, path: &str) -> Self {
-        let known = shared.methods.contains(path);
-        let (service, method) = path
-            .trim_start_matches('/')
-            .split_once('/')
-            .filter(|_| known)
-            .unwrap_or(("unknown", "unknown"));
+        const UNKNOWN: SharedString = SharedString::const_str("unknown");
+        let (service, method) = shared
+            .methods
+            .get(path)
+            .cloned()
+            .unwrap_or((UNKNOWN, UNKNOWN));
         Self {
             server: shared.server,
-            service: service.to_owned(),
-            method: method.to_owned(),
+            service,
+            method,
         }
     }
 

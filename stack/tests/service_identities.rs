@@ -45,14 +45,7 @@ fn the_certs_command_writes_private_files_once_and_says_how_to_use_them() {
         assert!(out.contains(setting), "{setting} missing from:\n{out}");
     }
     #[cfg(unix)]
-    for name in [
-        "ca.pem",
-        "ca-key.pem",
-        "auth.pem",
-        "auth-key.pem",
-        "tasks.pem",
-        "tasks-key.pem",
-    ] {
+    for name in service_runtime::dev_certificates::ServiceCertificates::FILES {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.join(name))
             .unwrap()
